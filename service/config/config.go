@@ -1,0 +1,156 @@
+// Package config reads the Realtime Service's settings from the environment and from flags.
+//
+// Every setting has an environment variable and a flag of the same name in kebab case (PORT is
+// --port, JWT_SECRET is --jwt-secret); a flag given on the command line overrides the variable,
+// and a variable set to the empty string counts as unset. Values are checked when they are read:
+// an invalid or, for serve, a missing required setting is an error that names the variable.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Development defaults used by --dev when the setting is not given. They are public on
+// purpose: anyone may mint tokens with them, so dev mode must never face a network.
+const (
+	DevJWTSecret          = "realtime-dev-secret-not-for-production"
+	DevInternalServiceKey = "realtime-dev-internal-key"
+	DevHost               = "127.0.0.1"
+)
+
+// Config holds every setting of the service. The zero value is not useful; build one with
+// Flags.Resolve, which applies the defaults written on each field.
+type Config struct {
+	// Dev is set by --dev: missing secrets take the Dev* constants, the listener binds to
+	// loopback unless HOST is set, and the start-up output shows an example token and curl.
+	Dev bool
+
+	// Host is the interface to listen on (HOST). Default: all interfaces; 127.0.0.1 in dev mode.
+	Host string
+	// Port is the listen port for Socket.IO, the internal API, health and metrics (PORT).
+	// Default 3000; 0 picks a free port, which the service logs.
+	Port int
+
+	// JWTSecret is the HS256 secret of client tokens (JWT_SECRET).
+	JWTSecret string
+	// JWTPublicKeyFile is a PEM public key (RSA or P-256) that makes the service accept RS256 or
+	// ES256 tokens instead of HS256 ones (JWT_PUBLIC_KEY_FILE).
+	JWTPublicKeyFile string
+
+	// InternalServiceKey is the key of the internal API, header x-internal-key
+	// (INTERNAL_SERVICE_KEY).
+	InternalServiceKey string
+	// InternalAddr, when set, serves the internal API on its own listener, e.g. 127.0.0.1:3001,
+	// and no longer on Port (INTERNAL_ADDR).
+	InternalAddr string
+
+	// FrontendURLs are the allowed CORS origins (FRONTEND_URL, comma-separated). Empty means
+	// any origin without credentials.
+	FrontendURLs []string
+
+	// RedisURL enables the Redis adapter (REDIS_URL). Empty means one node, in memory.
+	RedisURL string
+
+	// Namespaces are the namespaces served besides "/" (NAMESPACES, e.g. "/orders,/chat"). They
+	// share the authentication and room rules of "/".
+	Namespaces []string
+
+	// SingleSession is "replace" when a user's new connection disconnects the user's older
+	// sockets of the same namespace, or "" (SINGLE_SESSION).
+	SingleSession string
+
+	// LogLevel is the slog level (LOG_LEVEL: debug, info, warn, error). Default info.
+	LogLevel slog.Level
+	// LogFormat is "text" or "json" (LOG_FORMAT). Default text.
+	LogFormat string
+
+	// APIMaxBody is the largest accepted internal API request body in bytes (API_MAX_BODY).
+	// Default 1 MiB.
+	APIMaxBody int64
+
+	// DrainDuration is how long a SIGTERM drain spends closing connected clients, in paced
+	// batches, so that they reconnect to other nodes gradually (DRAIN_DURATION). Default 10s.
+	DrainDuration time.Duration
+	// ShutdownTimeout bounds how long in-flight API calls may take to finish after the drain
+	// (SHUTDOWN_TIMEOUT). Default 15s.
+	ShutdownTimeout time.Duration
+
+	// DevPage serves the test page at "/" outside dev mode too (DEV_PAGE). Dev mode always
+	// serves it.
+	DevPage bool
+}
+
+// Defaults of the settings that have one.
+const (
+	DefaultPort            = 3000
+	DefaultAPIMaxBody      = 1 << 20
+	DefaultDrainDuration   = 10 * time.Second
+	DefaultShutdownTimeout = 15 * time.Second
+)
+
+// SingleSessionReplace is the SINGLE_SESSION value that makes a new connection replace older ones.
+const SingleSessionReplace = "replace"
+
+// MissingError reports a required setting that is not given.
+type MissingError struct {
+	// Variable is the environment variable, e.g. "JWT_SECRET".
+	Variable string
+	// Hint says what else would do, e.g. "or JWT_PUBLIC_KEY_FILE".
+	Hint string
+}
+
+func (e *MissingError) Error() string {
+	msg := fmt.Sprintf("%s is required (flag --%s)", e.Variable, flagName(e.Variable))
+	if e.Hint != "" {
+		msg += ", " + e.Hint
+	}
+	return msg + "; or run with --dev for development"
+}
+
+// InvalidError reports a setting whose value cannot be used.
+type InvalidError struct {
+	Variable string
+	Value    string
+	Reason   string
+}
+
+func (e *InvalidError) Error() string {
+	return fmt.Sprintf("invalid %s %q: %s", e.Variable, e.Value, e.Reason)
+}
+
+// Validate reports the first required setting that is missing for serving: a token key
+// (JWT_SECRET or JWT_PUBLIC_KEY_FILE) and INTERNAL_SERVICE_KEY. Dev mode has both.
+func (c *Config) Validate() error {
+	if c.JWTSecret == "" && c.JWTPublicKeyFile == "" {
+		return &MissingError{Variable: "JWT_SECRET", Hint: "or JWT_PUBLIC_KEY_FILE for RS256/ES256 tokens"}
+	}
+	if c.InternalServiceKey == "" {
+		return &MissingError{Variable: "INTERNAL_SERVICE_KEY"}
+	}
+	return nil
+}
+
+// ListenAddr is the host:port of the main listener.
+func (c *Config) ListenAddr() string {
+	return fmt.Sprintf("%s:%d", c.Host, c.Port)
+}
+
+// Warnings lists settings that work but that an operator should hear about at start-up.
+func (c *Config) Warnings() []string {
+	var w []string
+	if c.Dev {
+		w = append(w, "DEVELOPMENT MODE: secrets are public defaults; never expose this process to a network")
+	}
+	if len(c.FrontendURLs) == 0 {
+		w = append(w, "FRONTEND_URL is not set: any origin may connect (CORS without credentials)")
+	}
+	if c.JWTSecret != "" && c.JWTPublicKeyFile != "" {
+		w = append(w, "JWT_PUBLIC_KEY_FILE is set: client tokens are checked with it, JWT_SECRET is not used for them")
+	}
+	if c.JWTPublicKeyFile == "" && c.JWTSecret != "" && len(c.JWTSecret) < 32 && c.JWTSecret != DevJWTSecret {
+		w = append(w, "JWT_SECRET is shorter than 32 bytes: HS256 secrets that short can be guessed offline")
+	}
+	return w
+}
