@@ -1,0 +1,95 @@
+package engineio
+
+import (
+	"net/http"
+	"time"
+)
+
+// Transport names, as they appear in the transport query parameter.
+const (
+	TransportPolling   = "polling"
+	TransportWebSocket = "websocket"
+)
+
+// Config configures a Server. The zero value of each field means its default.
+type Config struct {
+	// PingInterval is the time between two server pings. Default 25s.
+	PingInterval time.Duration
+	// PingTimeout is how long the server waits for the pong after a ping before it closes
+	// the session with "ping timeout". Default 20s.
+	PingTimeout time.Duration
+	// UpgradeTimeout bounds a polling -> websocket upgrade; an upgrade not completed in time
+	// is abandoned and the session stays on polling. Default 10s.
+	UpgradeTimeout time.Duration
+	// MaxPayload is the maxPayload advertised in the handshake, in bytes. A larger POST body
+	// is answered 413; a larger websocket message closes the connection. Default 1,000,000.
+	MaxPayload int64
+	// Transports lists the enabled transports. Default {"polling", "websocket"}.
+	Transports []string
+	// AllowRequest, when set, vets each handshake request; a non-nil error refuses it with
+	// 403 {"code":4,"message":err.Error()}.
+	AllowRequest func(r *http.Request) error
+	// CORS, when set, adds CORS headers to polling responses and answers preflights.
+	// Nil: no CORS headers.
+	CORS *CORS
+	// WriteQueueBytes bounds the bytes queued for one session and not yet written; a Send
+	// that would exceed it closes the session with reason "write queue full".
+	// Default 4 MiB.
+	WriteQueueBytes int
+	// OnOpen is called for every new session and returns the handler of its events.
+	// Required. A nil handler discards the session's messages.
+	OnOpen func(s *Session) SessionHandler
+}
+
+// Defaults, applied to the zero fields of a Config.
+const (
+	DefaultPingInterval    = 25 * time.Second
+	DefaultPingTimeout     = 20 * time.Second
+	DefaultUpgradeTimeout  = 10 * time.Second
+	DefaultMaxPayload      = 1_000_000
+	DefaultWriteQueueBytes = 4 << 20
+)
+
+func (c Config) withDefaults() Config {
+	if c.PingInterval <= 0 {
+		c.PingInterval = DefaultPingInterval
+	}
+	if c.PingTimeout <= 0 {
+		c.PingTimeout = DefaultPingTimeout
+	}
+	if c.UpgradeTimeout <= 0 {
+		c.UpgradeTimeout = DefaultUpgradeTimeout
+	}
+	if c.MaxPayload <= 0 {
+		c.MaxPayload = DefaultMaxPayload
+	}
+	if len(c.Transports) == 0 {
+		c.Transports = []string{TransportPolling, TransportWebSocket}
+	} else {
+		c.Transports = append([]string(nil), c.Transports...)
+	}
+	if c.WriteQueueBytes <= 0 {
+		c.WriteQueueBytes = DefaultWriteQueueBytes
+	}
+	return c
+}
+
+func (c *Config) transportEnabled(name string) bool {
+	for _, t := range c.Transports {
+		if t == name {
+			return true
+		}
+	}
+	return false
+}
+
+// SessionHandler receives the events of one session. See the package documentation for which
+// goroutine calls what.
+type SessionHandler interface {
+	// OnMessage receives one message. data is owned by the callee: the session never touches
+	// it again.
+	OnMessage(data []byte, binary bool)
+	// OnClose is called exactly once, after the last OnMessage, with one of the close reasons
+	// (see Session.Close) and the error that caused it, if any.
+	OnClose(reason string, err error)
+}

@@ -1,0 +1,35 @@
+// Package engineio is an Engine.IO protocol 4 server: the transport layer under Socket.IO.
+//
+// A Server is an http.Handler. Mount it at the path the clients use ("/engine.io/" for plain
+// Engine.IO clients, "/socket.io/" under Socket.IO). It performs the handshake, keeps one
+// Session per client, carries packets over HTTP long-polling and websocket, upgrades polling
+// sessions to websocket, sends heartbeats and enforces the limits of Config.
+//
+//	srv := engineio.NewServer(engineio.Config{
+//		OnOpen: func(s *engineio.Session) engineio.SessionHandler { return &echo{s} },
+//	})
+//	http.Handle("/engine.io/", srv)
+//
+// # Concurrency
+//
+// OnOpen runs on the handshake request's goroutine, before the open packet is written and
+// before any other callback of that session.
+//
+// OnMessage calls of one session never overlap and arrive in order: on the websocket read
+// loop, or on the goroutine of the POST request that carried them. Keep them short: they hold
+// up that session's reads (not other sessions').
+//
+// OnClose runs exactly once, after the last OnMessage, on whichever goroutine noticed the end.
+// Session.Send and Session.Close never call a handler on their caller's goroutine, so they may
+// be called while holding locks that the handlers take.
+//
+// Send is safe from any goroutine and never blocks on the network: it appends to the
+// session's bounded queue. A writer drains the queue with one vectored write for everything
+// pending; no goroutine is held for an idle connection's writes.
+//
+// # Messages and memory
+//
+// A Message is immutable and may be sent to any number of sessions: its websocket frame and
+// its polling encoding are each built once, the first time a session needs them. Broadcasting
+// one Message to many sessions therefore costs no allocation per recipient.
+package engineio

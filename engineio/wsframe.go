@@ -1,0 +1,40 @@
+package engineio
+
+import (
+	"encoding/binary"
+
+	"github.com/gobwas/ws"
+)
+
+// Websocket opcodes, as gobwas/ws names them.
+const (
+	opContinuation = ws.OpContinuation
+	opText         = ws.OpText
+	opBinary       = ws.OpBinary
+	opClose        = ws.OpClose
+	opPing         = ws.OpPing
+	opPong         = ws.OpPong
+)
+
+// frameHeaderLen returns the size of the header of an unmasked frame with n bytes of payload.
+func frameHeaderLen(n int) int {
+	return ws.HeaderSize(ws.Header{Length: int64(n)})
+}
+
+// appendFrameHeader appends the header of a final, unmasked server frame.
+func appendFrameHeader(dst []byte, op ws.OpCode, n int) []byte {
+	b0 := 0x80 | byte(op)
+	switch {
+	case n <= 125:
+		return append(dst, b0, byte(n))
+	case n <= 0xffff:
+		return binary.BigEndian.AppendUint16(append(dst, b0, 126), uint16(n))
+	default:
+		return binary.BigEndian.AppendUint64(append(dst, b0, 127), uint64(n))
+	}
+}
+
+// controlFrame returns a complete server control frame.
+func controlFrame(op ws.OpCode, payload []byte) []byte {
+	return append(appendFrameHeader(make([]byte, 0, 2+len(payload)), op, len(payload)), payload...)
+}
