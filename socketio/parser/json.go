@@ -1,0 +1,422 @@
+package parser
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strconv"
+)
+
+// A JSON scanner that validates RFC 8259 text without building values: payloads stay raw bytes
+// and the codec only needs their shape (is it an array, what is its first element, where are the
+// binary placeholders). UTF-8 validity is checked separately, once per packet.
+
+// maxDepth bounds the nesting of arrays and objects, as encoding/json does, so that hostile input
+// cannot grow the stack without bound.
+const maxDepth = 10000
+
+type kind byte
+
+const (
+	kindNone kind = iota
+	kindObject
+	kindArray
+	kindString
+	kindNumber
+	kindTrue
+	kindFalse
+	kindNull
+)
+
+// Placeholder is a binary placeholder object found in a payload: an object whose "_placeholder"
+// member is true. Start and End delimit the object in the payload. Num is its "num" member when
+// that is a non-negative integer, else -1. Canonical reports whether the object is written exactly
+// {"_placeholder":true,"num":<Num>}, as encoders write it.
+type Placeholder struct {
+	Start, End int
+	Num        int
+	Canonical  bool
+}
+
+type scanner struct {
+	b     []byte
+	i     int
+	depth int
+	// phs collects placeholders when track is set.
+	track bool
+	phs   []Placeholder
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func (s *scanner) skipSpace() {
+	for s.i < len(s.b) && isSpace(s.b[s.i]) {
+		s.i++
+	}
+}
+
+// value scans one value after optional white space and leaves s.i just past it.
+func (s *scanner) value() (kind, error) {
+	s.skipSpace()
+	if s.i >= len(s.b) {
+		return kindNone, ErrBadJSON
+	}
+	switch c := s.b[s.i]; {
+	case c == '{':
+		return kindObject, s.object()
+	case c == '[':
+		return kindArray, s.array()
+	case c == '"':
+		return kindString, s.str()
+	case c == 't':
+		return kindTrue, s.literal("true")
+	case c == 'f':
+		return kindFalse, s.literal("false")
+	case c == 'n':
+		return kindNull, s.literal("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		return kindNumber, s.number()
+	}
+	return kindNone, ErrBadJSON
+}
+
+func (s *scanner) literal(lit string) error {
+	if !bytes.HasPrefix(s.b[s.i:], []byte(lit)) {
+		return ErrBadJSON
+	}
+	s.i += len(lit)
+	return nil
+}
+
+func (s *scanner) digits() int {
+	n := 0
+	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+		s.i++
+		n++
+	}
+	return n
+}
+
+func (s *scanner) number() error {
+	if s.b[s.i] == '-' {
+		s.i++
+	}
+	if s.i >= len(s.b) {
+		return ErrBadJSON
+	}
+	if s.b[s.i] == '0' {
+		s.i++
+	} else if s.digits() == 0 {
+		return ErrBadJSON
+	}
+	if s.i < len(s.b) && s.b[s.i] == '.' {
+		s.i++
+		if s.digits() == 0 {
+			return ErrBadJSON
+		}
+	}
+	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
+		s.i++
+		if s.i < len(s.b) && (s.b[s.i] == '+' || s.b[s.i] == '-') {
+			s.i++
+		}
+		if s.digits() == 0 {
+			return ErrBadJSON
+		}
+	}
+	return nil
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+// str scans a string starting at its opening quote.
+func (s *scanner) str() error {
+	s.i++
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			return nil
+		case c == '\\':
+			if s.i+1 >= len(s.b) {
+				return ErrBadJSON
+			}
+			switch s.b[s.i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				s.i += 2
+			case 'u':
+				if s.i+6 > len(s.b) || !isHex(s.b[s.i+2]) || !isHex(s.b[s.i+3]) || !isHex(s.b[s.i+4]) || !isHex(s.b[s.i+5]) {
+					return ErrBadJSON
+				}
+				s.i += 6
+			default:
+				return ErrBadJSON
+			}
+		case c < 0x20:
+			return ErrBadJSON
+		default:
+			s.i++
+		}
+	}
+	return ErrBadJSON
+}
+
+func (s *scanner) enter() error {
+	s.depth++
+	if s.depth > maxDepth {
+		return ErrBadJSON
+	}
+	s.i++
+	return nil
+}
+
+func (s *scanner) array() error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	s.skipSpace()
+	if s.i < len(s.b) && s.b[s.i] == ']' {
+		s.i++
+		s.depth--
+		return nil
+	}
+	for {
+		if _, err := s.value(); err != nil {
+			return err
+		}
+		s.skipSpace()
+		if s.i >= len(s.b) {
+			return ErrBadJSON
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			s.depth--
+			return nil
+		default:
+			return ErrBadJSON
+		}
+	}
+}
+
+// Which member of an object a key names, for placeholder detection.
+const (
+	keyOther = iota
+	keyPlaceholder
+	keyNum
+)
+
+func keyOf(raw []byte) int {
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		// An escaped key can still spell a placeholder member once unescaped; such keys are
+		// rare, so decoding them the slow way costs nothing in practice.
+		if len(raw) > 6*len("_placeholder")+2 {
+			return keyOther
+		}
+		var k string
+		if json.Unmarshal(raw, &k) != nil {
+			return keyOther
+		}
+		raw = []byte(k)
+	} else {
+		raw = raw[1 : len(raw)-1]
+	}
+	switch string(raw) {
+	case "_placeholder":
+		return keyPlaceholder
+	case "num":
+		return keyNum
+	}
+	return keyOther
+}
+
+func (s *scanner) object() error {
+	start := s.i
+	if err := s.enter(); err != nil {
+		return err
+	}
+	mark := len(s.phs)
+	isPlaceholder := false
+	var num []byte // the raw "num" member when it is a number
+	s.skipSpace()
+	if s.i < len(s.b) && s.b[s.i] == '}' {
+		s.i++
+		s.depth--
+		return nil
+	}
+	for {
+		s.skipSpace()
+		if s.i >= len(s.b) || s.b[s.i] != '"' {
+			return ErrBadJSON
+		}
+		keyStart := s.i
+		if err := s.str(); err != nil {
+			return err
+		}
+		key := keyOther
+		if s.track {
+			key = keyOf(s.b[keyStart:s.i])
+		}
+		s.skipSpace()
+		if s.i >= len(s.b) || s.b[s.i] != ':' {
+			return ErrBadJSON
+		}
+		s.i++
+		s.skipSpace()
+		valStart := s.i
+		k, err := s.value()
+		if err != nil {
+			return err
+		}
+		// Later duplicates win, as in JavaScript.
+		switch key {
+		case keyPlaceholder:
+			isPlaceholder = k == kindTrue
+		case keyNum:
+			num = nil
+			if k == kindNumber {
+				num = s.b[valStart:s.i]
+			}
+		}
+		s.skipSpace()
+		if s.i >= len(s.b) {
+			return ErrBadJSON
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			s.depth--
+			if isPlaceholder {
+				// A placeholder replaces its whole object: whatever was found inside it is
+				// not a placeholder of its own.
+				s.phs = append(s.phs[:mark], makePlaceholder(s.b[start:s.i], start, num))
+			}
+			return nil
+		default:
+			return ErrBadJSON
+		}
+	}
+}
+
+func makePlaceholder(obj []byte, start int, num []byte) Placeholder {
+	p := Placeholder{Start: start, End: start + len(obj), Num: -1}
+	if num == nil {
+		return p
+	}
+	f, err := strconv.ParseFloat(string(num), 64)
+	if err != nil || f < 0 || f > 1<<31 || f != math.Trunc(f) {
+		return p
+	}
+	p.Num = int(f)
+	var canon [40]byte
+	p.Canonical = bytes.Equal(obj, AppendPlaceholder(canon[:0], p.Num))
+	return p
+}
+
+// whole scans b as exactly one JSON value with optional surrounding white space.
+func (s *scanner) whole() (kind, error) {
+	k, err := s.value()
+	if err != nil {
+		return kindNone, err
+	}
+	s.skipSpace()
+	if s.i != len(s.b) {
+		return kindNone, ErrBadJSON
+	}
+	return k, nil
+}
+
+// AppendPlaceholder appends the placeholder object for attachment num, written as the reference
+// encoder writes it (_placeholder first).
+func AppendPlaceholder(dst []byte, num int) []byte {
+	dst = append(dst, `{"_placeholder":true,"num":`...)
+	dst = strconv.AppendInt(dst, int64(num), 10)
+	return append(dst, '}')
+}
+
+// AppendPlaceholders validates data as one JSON value and appends to dst the outermost
+// placeholder objects it holds, in document order. An invalid payload gives ErrBadJSON.
+func AppendPlaceholders(dst []Placeholder, data []byte) ([]Placeholder, error) {
+	s := scanner{b: data, track: true, phs: dst}
+	_, err := s.whole()
+	return s.phs, err
+}
+
+// Elements validates array as a JSON array and appends each of its elements to dst, as
+// sub-slices of array without surrounding white space. Anything but an array gives ErrBadJSON.
+func Elements(dst []json.RawMessage, array []byte) ([]json.RawMessage, error) {
+	s := scanner{b: array}
+	s.skipSpace()
+	if s.i >= len(s.b) || s.b[s.i] != '[' {
+		return dst, ErrBadJSON
+	}
+	s.i++
+	s.depth++
+	s.skipSpace()
+	if s.i < len(s.b) && s.b[s.i] == ']' {
+		s.i++
+	} else {
+		for {
+			s.skipSpace()
+			start := s.i
+			if _, err := s.value(); err != nil {
+				return dst, err
+			}
+			dst = append(dst, json.RawMessage(s.b[start:s.i]))
+			s.skipSpace()
+			if s.i >= len(s.b) {
+				return dst, ErrBadJSON
+			}
+			if s.b[s.i] == ']' {
+				s.i++
+				break
+			}
+			if s.b[s.i] != ',' {
+				return dst, ErrBadJSON
+			}
+			s.i++
+		}
+	}
+	s.skipSpace()
+	if s.i != len(s.b) {
+		return dst, ErrBadJSON
+	}
+	return dst, nil
+}
+
+// Valid reports whether data is one valid JSON value (white space around it allowed). It does
+// not check UTF-8.
+func Valid(data []byte) bool {
+	s := scanner{b: data}
+	_, err := s.whole()
+	return err == nil
+}
+
+// firstElement returns the kind and bytes of the first element of a JSON array, or kindNone for
+// an empty array or anything that does not start like an array. It reads no further than that
+// element.
+func firstElement(array []byte) (kind, []byte) {
+	s := scanner{b: array}
+	s.skipSpace()
+	if s.i >= len(s.b) || s.b[s.i] != '[' {
+		return kindNone, nil
+	}
+	s.i++
+	s.skipSpace()
+	if s.i >= len(s.b) || s.b[s.i] == ']' {
+		return kindNone, nil
+	}
+	start := s.i
+	k, err := s.value()
+	if err != nil {
+		return kindNone, nil
+	}
+	return k, s.b[start:s.i]
+}
