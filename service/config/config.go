@@ -52,6 +52,13 @@ type Config struct {
 
 	// RedisURL enables the Redis adapter (REDIS_URL). Empty means one node, in memory.
 	RedisURL string
+	// RedisKey is the channel prefix of the Redis adapter (REDIS_KEY). Default "socket.io", the
+	// prefix of @socket.io/redis-adapter, so that Node.js nodes can share the cluster.
+	RedisKey string
+
+	// PingInterval and PingTimeout are the Engine.IO heartbeat (PING_INTERVAL, PING_TIMEOUT, in
+	// milliseconds or as durations such as 25s). Default 25s and 20s, as Socket.IO's.
+	PingInterval, PingTimeout time.Duration
 
 	// Namespaces are the namespaces served besides "/" (NAMESPACES, e.g. "/orders,/chat"). They
 	// share the authentication and room rules of "/".
@@ -88,6 +95,9 @@ const (
 	DefaultAPIMaxBody      = 1 << 20
 	DefaultDrainDuration   = 10 * time.Second
 	DefaultShutdownTimeout = 15 * time.Second
+	DefaultRedisKey        = "socket.io"
+	DefaultPingInterval    = 25 * time.Second
+	DefaultPingTimeout     = 20 * time.Second
 )
 
 // SingleSessionReplace is the SINGLE_SESSION value that makes a new connection replace older ones.

@@ -67,6 +67,16 @@ var settings = []setting{
 		c.RedisURL = v
 		return nil
 	}},
+	{env: "REDIS_KEY", help: "channel prefix of the Redis adapter (default socket.io, as @socket.io/redis-adapter)", apply: func(c *Config, v string) error {
+		c.RedisKey = v
+		return nil
+	}},
+	{env: "PING_INTERVAL", help: "Engine.IO ping interval, milliseconds or a duration (default 25s)", apply: func(c *Config, v string) error {
+		return parseMillis(&c.PingInterval, "PING_INTERVAL", v)
+	}},
+	{env: "PING_TIMEOUT", help: "Engine.IO ping timeout, milliseconds or a duration (default 20s)", apply: func(c *Config, v string) error {
+		return parseMillis(&c.PingTimeout, "PING_TIMEOUT", v)
+	}},
 	{env: "NAMESPACES", help: "extra namespaces, comma-separated, e.g. /orders,/chat (same auth as /)", apply: func(c *Config, v string) error {
 		c.Namespaces = nil
 		for _, ns := range splitList(v) {
@@ -129,6 +139,21 @@ func parseDuration(dst *time.Duration, env, v string) error {
 	d, err := time.ParseDuration(v)
 	if err != nil || d < 0 {
 		return &InvalidError{Variable: env, Value: v, Reason: "must be a duration such as 10s or 1m30s"}
+	}
+	*dst = d
+	return nil
+}
+
+// parseMillis reads a whole number of milliseconds, as socket.io options are written, or a
+// duration.
+func parseMillis(dst *time.Duration, env, v string) error {
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 && n < 1<<31 {
+		*dst = time.Duration(n) * time.Millisecond
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Millisecond {
+		return &InvalidError{Variable: env, Value: v, Reason: "must be a positive number of milliseconds or a duration such as 25s"}
 	}
 	*dst = d
 	return nil
@@ -198,6 +223,9 @@ func (f *Flags) Resolve(lookupEnv func(string) (string, bool)) (*Config, error) 
 		APIMaxBody:      DefaultAPIMaxBody,
 		DrainDuration:   DefaultDrainDuration,
 		ShutdownTimeout: DefaultShutdownTimeout,
+		RedisKey:        DefaultRedisKey,
+		PingInterval:    DefaultPingInterval,
+		PingTimeout:     DefaultPingTimeout,
 	}
 	given := make(map[string]bool)
 	for _, s := range settings {
