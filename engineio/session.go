@@ -1,7 +1,20 @@
 package engineio
 
 import (
+	"strconv"
 	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tomato-code/realtime/engineio/packet"
+)
+
+type sessionState uint8
+
+const (
+	stateOpen    sessionState = iota
+	stateClosing              // Close was called: queued messages are written, then the session ends
+	stateClosed
 )
 
 // Session is one Engine.IO client connection, whatever its transport. Its methods are safe
@@ -11,9 +24,40 @@ type Session struct {
 	id      string
 	hs      *HandshakeInfo
 	handler SessionHandler
+	flushFn func() // s.flushWebSocket bound once, so that starting a writer allocates nothing
 
-	mu        sync.Mutex
-	transport string
+	mu          sync.Mutex
+	state       sessionState
+	closeReason string
+	closeErr    error
+	websocket   bool       // the current transport is websocket
+	queue       []*Message // written in order by the current transport
+	queued      int        // bytes in queue, as Message.size counts them
+	ws          *wsConn    // the websocket transport, once it is the current one
+	writing     bool       // a websocket writer goroutine is running
+
+	// Polling.
+	getActive  bool
+	postActive bool
+	pollWake   chan struct{} // capacity 1: a pending GET has something to look at
+	pollEnd    *Message      // what a GET pending at close time answers: close or noop
+	lingering  bool          // closed by the client: the next GET still gets the noop
+
+	// Upgrade (see upgrade.go).
+	probe        *wsConn // the websocket being upgraded to
+	probed       bool    // the probe was answered: pending GETs are released with noop
+	upgradeTimer *time.Timer
+
+	// Heartbeat (see heartbeat.go).
+	timer        *time.Timer
+	due          time.Time // when the timer is meant to fire; earlier firings are stale
+	awaitingPong bool
+	refreshed    bool // the pong deadline was extended once already
+
+	// recvMu serialises the handler's callbacks: OnOpen, OnMessage and OnClose.
+	recvMu       sync.Mutex
+	closePending atomic.Bool // OnClose is due
+	closeFired   bool        // guarded by recvMu
 }
 
 // ID returns the session id (sid), 20 characters of URL-safe base64 drawn from crypto/rand.
@@ -23,25 +67,239 @@ func (s *Session) ID() string { return s.id }
 // from polling to websocket, when an upgrade completes.
 func (s *Session) Transport() string {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.transport
+	ws := s.websocket
+	s.mu.Unlock()
+	if ws {
+		return TransportWebSocket
+	}
+	return TransportPolling
 }
 
 // Handshake describes the request that opened the session.
 func (s *Session) Handshake() *HandshakeInfo { return s.hs }
 
 // Send queues msgs, in order and atomically: either all are queued or none (a packet and its
-// binary attachments stay together). It never blocks on the network. It returns
-// ErrSessionClosed once the session is closing or closed, and ErrWriteQueueFull when msgs do
-// not fit in the write queue, in which case the session is closed with "write queue full".
+// binary attachments stay together). It never blocks on the network and never calls the
+// session's handler. It returns ErrSessionClosed once the session is closing or closed, and
+// ErrWriteQueueFull when msgs do not fit in the write queue, in which case the session is
+// closed with reason "write queue full".
 func (s *Session) Send(msgs ...*Message) error {
-	return ErrSessionClosed
+	n := 0
+	for _, m := range msgs {
+		n += m.size()
+	}
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return ErrSessionClosed
+	}
+	if s.queued+n > s.srv.cfg.WriteQueueBytes {
+		s.mu.Unlock()
+		s.terminate(ReasonWriteQueueFull, ErrWriteQueueFull, msgClose, true)
+		return ErrWriteQueueFull
+	}
+	s.queue = append(s.queue, msgs...)
+	s.queued += n
+	s.kickLocked()
+	s.mu.Unlock()
+	return nil
+}
+
+// enqueueLocked queues a packet of the protocol itself (ping): it is not refused when the
+// queue is full, its size is negligible and the session must keep its heartbeat.
+func (s *Session) enqueueLocked(m *Message) {
+	s.queue = append(s.queue, m)
+	s.queued += m.size()
+	s.kickLocked()
+}
+
+// kickLocked gets the queue moving: it starts a websocket writer, or wakes a pending GET.
+func (s *Session) kickLocked() {
+	if s.websocket {
+		if !s.writing && s.ws != nil {
+			s.writing = true
+			go s.flushFn()
+		}
+		return
+	}
+	s.wakePollLocked()
+}
+
+func (s *Session) wakePollLocked() {
+	if s.pollWake != nil {
+		select {
+		case s.pollWake <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // Writable reports whether a message sent now would go out at once: nothing is queued and the
-// transport is ready. Volatile emits use it to drop messages rather than queue them.
-func (s *Session) Writable() bool { return false }
+// transport is ready (a websocket with no write in progress, or a pending polling GET).
+// Volatile emits use it to drop messages rather than queue them.
+func (s *Session) Writable() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateOpen || len(s.queue) > 0 || s.probe != nil {
+		return false
+	}
+	if s.websocket {
+		return s.ws != nil && !s.writing
+	}
+	return s.getActive
+}
 
 // Close closes the session with reason "forced close" once the messages already queued are
-// written. It returns at once; OnClose runs on another goroutine.
-func (s *Session) Close() {}
+// written (within PingTimeout at most). It returns at once; OnClose runs on another goroutine.
+func (s *Session) Close() { s.closeGracefully(ReasonForcedClose) }
+
+func (s *Session) closeGracefully(reason string) {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return
+	}
+	if len(s.queue) == 0 && !s.writing {
+		s.mu.Unlock()
+		s.terminate(reason, nil, msgClose, true)
+		return
+	}
+	s.state = stateClosing
+	s.closeReason = reason
+	s.resetTimerLocked(s.srv.cfg.PingTimeout) // bounds the wait for a slow or vanished client
+	s.kickLocked()
+	s.mu.Unlock()
+}
+
+// terminate ends the session at once: queued messages are dropped, a pending GET answers end
+// (close, or noop when the client asked to close), the connections are closed and OnClose is
+// scheduled. async runs OnClose on a new goroutine rather than on the caller's.
+func (s *Session) terminate(reason string, err error, end *Message, async bool) {
+	s.mu.Lock()
+	if s.state == stateClosed {
+		s.mu.Unlock()
+		return
+	}
+	s.state = stateClosed
+	s.closeReason, s.closeErr = reason, err
+	s.pollEnd = end
+	clear(s.queue)
+	s.queue, s.queued = nil, 0
+	ws, probe := s.ws, s.probe
+	s.probe = nil
+	// A client that closes with a POST while its next GET is on the way (the two requests
+	// race) gets that GET answered with the noop instead of a 400: the sid lingers briefly.
+	s.lingering = end == msgNoop && !s.websocket && !s.getActive
+	lingering := s.lingering
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	if s.upgradeTimer != nil {
+		s.upgradeTimer.Stop()
+	}
+	s.wakePollLocked()
+	s.mu.Unlock()
+
+	if ws != nil {
+		ws.close(closeNormal)
+	}
+	if probe != nil {
+		probe.close(closeNormal)
+	}
+	s.srv.remove(s, lingering)
+	s.closePending.Store(true)
+	if async {
+		go s.fireClose()
+	} else {
+		s.fireClose()
+	}
+}
+
+// deliver hands one message to the handler, unless the session has ended.
+func (s *Session) deliver(data []byte, binary bool) {
+	s.recvMu.Lock()
+	if !s.closePending.Load() {
+		s.handler.OnMessage(data, binary)
+	}
+	s.recvMu.Unlock()
+	if s.closePending.Load() {
+		s.fireClose()
+	}
+}
+
+// fireClose calls OnClose if it is due and no other callback is running. Whoever holds recvMu
+// when the session ends calls fireClose again after releasing it, so OnClose is never missed
+// and always comes after the last OnMessage.
+func (s *Session) fireClose() {
+	if !s.recvMu.TryLock() {
+		return
+	}
+	if s.closeFired || s.handler == nil {
+		s.recvMu.Unlock()
+		return
+	}
+	s.closeFired = true
+	s.mu.Lock()
+	reason, err := s.closeReason, s.closeErr
+	s.mu.Unlock()
+	s.handler.OnClose(reason, err)
+	s.recvMu.Unlock()
+}
+
+// receive processes one packet that arrived on the current transport. It returns false when
+// the transport must stop reading: the session has ended.
+func (s *Session) receive(p packet.Packet) bool {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		closed := s.state == stateClosed
+		s.mu.Unlock()
+		return !closed
+	}
+	if s.awaitingPong && !s.refreshed && p.Type != packet.Pong {
+		// engine.io 6.6: traffic while a pong is awaited extends the deadline, once.
+		s.refreshed = true
+		s.resetTimerLocked(s.srv.cfg.PingTimeout)
+	}
+	switch p.Type {
+	case packet.Pong:
+		if s.awaitingPong {
+			s.awaitingPong = false
+			s.resetTimerLocked(s.srv.cfg.PingInterval)
+		}
+		s.mu.Unlock()
+	case packet.Ping:
+		s.mu.Unlock()
+		s.terminate(ReasonTransportError, errClientPing, msgClose, false)
+		return false
+	case packet.Close:
+		s.mu.Unlock()
+		s.terminate(ReasonTransportClose, nil, msgNoop, false)
+		return false
+	case packet.Message:
+		s.mu.Unlock()
+		s.deliver(p.Data, p.Binary)
+	default:
+		// open, upgrade and noop from the client are ignored, as the reference does.
+		s.mu.Unlock()
+	}
+	return true
+}
+
+// openPacket builds the open packet: exactly the five keys the protocol suites check.
+func (srv *Server) openPacket(s *Session) *Message {
+	b := make([]byte, 0, 128)
+	b = append(b, `{"sid":"`...)
+	b = append(b, s.id...)
+	b = append(b, `","upgrades":[`...)
+	if !s.websocket && srv.cfg.transportEnabled(TransportWebSocket) {
+		b = append(b, `"websocket"`...)
+	}
+	b = append(b, `],"pingInterval":`...)
+	b = strconv.AppendInt(b, srv.cfg.PingInterval.Milliseconds(), 10)
+	b = append(b, `,"pingTimeout":`...)
+	b = strconv.AppendInt(b, srv.cfg.PingTimeout.Milliseconds(), 10)
+	b = append(b, `,"maxPayload":`...)
+	b = strconv.AppendInt(b, srv.cfg.MaxPayload, 10)
+	b = append(b, '}')
+	return newControl(packet.Open, b)
+}

@@ -1,0 +1,59 @@
+package engineio
+
+import (
+	"errors"
+	"time"
+)
+
+var errClientPing = errors.New("engineio: invalid heartbeat direction (ping from client)")
+
+// The heartbeat uses one timer per session for three deadlines: the next ping (PingInterval
+// after the previous pong), the pong (PingTimeout after the ping) and the end of a graceful
+// close. The session's fields say which one is armed.
+
+func (s *Session) startHeartbeat() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == stateClosed {
+		return
+	}
+	d := s.srv.cfg.PingInterval
+	if s.state == stateClosing {
+		d = s.srv.cfg.PingTimeout
+	}
+	s.due = time.Now().Add(d)
+	s.timer = time.AfterFunc(d, s.onTimer)
+}
+
+// resetTimerLocked re-arms the timer. A firing already under way for an earlier deadline sees
+// that due moved and does nothing.
+func (s *Session) resetTimerLocked(d time.Duration) {
+	s.due = time.Now().Add(d)
+	if s.timer != nil {
+		s.timer.Reset(d)
+	}
+}
+
+func (s *Session) onTimer() {
+	s.mu.Lock()
+	if s.state == stateClosed || time.Now().Before(s.due) {
+		s.mu.Unlock()
+		return
+	}
+	switch {
+	case s.state == stateClosing:
+		reason := s.closeReason
+		s.mu.Unlock()
+		s.terminate(reason, nil, msgClose, false)
+	case s.awaitingPong:
+		s.mu.Unlock()
+		s.terminate(ReasonPingTimeout, nil, msgClose, false)
+	default:
+		// Ping even when messages flow: engine.io-client only re-arms its own timeout on pings.
+		s.awaitingPong = true
+		s.refreshed = false
+		s.resetTimerLocked(s.srv.cfg.PingTimeout)
+		s.enqueueLocked(msgPing)
+		s.mu.Unlock()
+	}
+}

@@ -1,0 +1,253 @@
+package engineio
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/tomato-code/realtime/engineio/packet"
+)
+
+var (
+	errPollOverlap  = errors.New("engineio: overlapping polling requests")
+	errPollGone     = errors.New("engineio: poll request closed prematurely")
+	errPostGone     = errors.New("engineio: data request closed prematurely")
+	errBinaryPost   = errors.New("engineio: binary POST body (application/octet-stream) in protocol 4")
+	errBodyTooLarge = errors.New("engineio: POST body larger than MaxPayload")
+)
+
+// servePoll answers a polling GET: at once with everything queued, or when something is
+// queued, the upgrade needs the poll released, or the session ends. The first GET of a
+// session is its handshake and finds the open packet queued.
+func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.getActive {
+		s.mu.Unlock()
+		// The reference answers the intruder 400, closes the session, and the first GET
+		// receives the close packet.
+		writeStatus(w, http.StatusBadRequest)
+		s.terminate(ReasonTransportError, errPollOverlap, msgClose, false)
+		return
+	}
+	if s.state == stateClosed {
+		lingering := s.lingering
+		s.lingering = false
+		s.mu.Unlock()
+		if lingering {
+			s.srv.sessions.CompareAndDelete(s.id, s)
+			writePayload(w, nil, msgNoop)
+			return
+		}
+		writeError(w, CodeUnknownSid, "")
+		return
+	}
+	if s.websocket { // upgraded since ServeHTTP looked: a transport mismatch after all
+		s.mu.Unlock()
+		writeError(w, CodeBadRequest, "")
+		return
+	}
+	s.getActive = true
+	// A GET that arrives once the probe is answered is not released at once: like the
+	// reference, which releases it on a 100 ms tick, give the upgrade that moment to complete,
+	// and answer 400 if it does, as for any polling request after the upgrade.
+	arrivedProbed := s.probed
+	var probeWait <-chan time.Time
+	var end *Message // a packet after the batch: close or noop
+	finishing := false
+	for {
+		if s.state == stateClosed {
+			end = s.pollEnd
+			break
+		}
+		if s.websocket {
+			if arrivedProbed {
+				s.getActive = false
+				s.mu.Unlock()
+				writeError(w, CodeBadRequest, "")
+				return
+			}
+			end = msgNoop // the GET that was pending when the upgrade began
+			break
+		}
+		if len(s.queue) > 0 || s.state == stateClosing {
+			if s.state == stateClosing {
+				end, finishing = msgClose, true
+			}
+			break
+		}
+		if s.probed {
+			if !arrivedProbed {
+				end = msgNoop
+				break
+			}
+			if probeWait == nil {
+				t := time.NewTimer(probeRelease)
+				defer t.Stop()
+				probeWait = t.C
+			}
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.pollWake:
+		case <-probeWait:
+			s.mu.Lock()
+			if s.probed && !s.websocket && len(s.queue) == 0 && s.state == stateOpen {
+				end = msgNoop
+				goto done
+			}
+			continue
+		case <-r.Context().Done():
+			s.mu.Lock()
+			s.getActive = false
+			s.mu.Unlock()
+			s.terminate(ReasonTransportError, errPollGone, msgClose, false)
+			return
+		}
+		s.mu.Lock()
+	}
+done:
+	batch := s.queue
+	if s.state == stateClosed {
+		batch = nil
+	}
+	s.queue, s.queued = nil, 0
+	s.getActive = false
+	reason := s.closeReason
+	s.mu.Unlock()
+
+	writePayload(w, batch, end)
+	clear(batch)
+	if finishing {
+		s.terminate(reason, nil, msgClose, false)
+	}
+}
+
+// writePayload writes a GET response: the polling records of batch and end, separated by
+// 0x1e, straight from each message's shared encoding.
+func writePayload(w http.ResponseWriter, batch []*Message, end *Message) {
+	n := 0
+	for _, m := range batch {
+		n += len(m.pollRecord()) + 1
+	}
+	if end != nil {
+		n += len(end.pollRecord()) + 1
+	}
+	if n > 0 {
+		n-- // separators go between records
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=UTF-8")
+	h.Set("Content-Length", strconv.Itoa(n))
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	sep := []byte{packet.Separator}
+	first := true
+	for _, m := range batch {
+		if !first {
+			w.Write(sep)
+		}
+		first = false
+		w.Write(m.pollRecord())
+	}
+	if end != nil {
+		if !first {
+			w.Write(sep)
+		}
+		w.Write(end.pollRecord())
+	}
+}
+
+// servePost receives a polling POST: a payload of packets separated by 0x1e.
+func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Content-Type") == "application/octet-stream" {
+		writeStatus(w, http.StatusBadRequest)
+		s.terminate(ReasonTransportError, errBinaryPost, msgClose, false)
+		return
+	}
+	s.mu.Lock()
+	if s.postActive {
+		s.mu.Unlock()
+		writeStatus(w, http.StatusBadRequest)
+		s.terminate(ReasonTransportError, errPollOverlap, msgClose, false)
+		return
+	}
+	s.postActive = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.postActive = false
+		s.mu.Unlock()
+	}()
+
+	max := s.srv.cfg.MaxPayload
+	if r.ContentLength > max {
+		// As the reference: refuse the body, keep the session.
+		writeStatus(w, http.StatusRequestEntityTooLarge)
+		return
+	}
+	body, err := readBody(r.Body, r.ContentLength, max)
+	if errors.Is(err, errBodyTooLarge) {
+		writeStatus(w, http.StatusRequestEntityTooLarge)
+		return
+	}
+	if err != nil {
+		s.terminate(ReasonTransportError, errPostGone, msgClose, false)
+		return
+	}
+	// Text packets alias body; it is never reused, so each message's data belongs to the
+	// handler as the SessionHandler contract says.
+	err = packet.DecodePayload(body, func(p packet.Packet) error {
+		if !s.receive(p) {
+			return errStopReading
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStopReading) {
+		writeError(w, CodeBadRequest, "")
+		s.terminate(ReasonParseError, err, msgClose, false)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html")
+	h.Set("Content-Length", "2")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	io.WriteString(w, "ok")
+}
+
+// probeRelease is how long a GET that arrives during an upgrade waits before the noop.
+const probeRelease = 100 * time.Millisecond
+
+var errStopReading = errors.New("engineio: session ended")
+
+// readBody reads a POST body of at most max bytes, into one exactly sized slice when the
+// length is announced.
+func readBody(body io.Reader, length, max int64) ([]byte, error) {
+	if length >= 0 {
+		b := make([]byte, length)
+		if _, err := io.ReadFull(body, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	var buf bytes.Buffer
+	n, err := buf.ReadFrom(io.LimitReader(body, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if n > max {
+		return nil, errBodyTooLarge
+	}
+	return buf.Bytes(), nil
+}
+
+// openPolling opens a polling session: the handshake GET is its first poll and finds the
+// open packet queued.
+func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request, q url.Values) {
+	s := srv.newSession(r, q, TransportPolling, nil)
+	s.servePoll(w, r)
+}

@@ -1,0 +1,237 @@
+package engineio
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+	"github.com/tomato-code/realtime/engineio/packet"
+)
+
+// Close codes the server sends (RFC 6455 §7.4.1).
+const (
+	closeNormal       = ws.StatusNormalClosure
+	closeProtocol     = ws.StatusProtocolError
+	closeInvalidData  = ws.StatusInvalidFramePayloadData
+	closeMessageLarge = ws.StatusMessageTooBig
+)
+
+// wsConn is one websocket connection: the current transport of a session, or the one a
+// polling session is being upgraded to.
+type wsConn struct {
+	conn      net.Conn
+	rd        *frameReader
+	closeOnce sync.Once
+}
+
+// upgradeConn completes the websocket handshake. The bufio pair net/http hijacked with the
+// connection is dropped: only bytes it had already read are kept, in a pooled buffer.
+func (srv *Server) upgradeConn(w http.ResponseWriter, r *http.Request) (*wsConn, error) {
+	conn, rw, _, err := ws.UpgradeHTTP(r, w)
+	if err != nil {
+		if conn != nil {
+			conn.Close() // gobwas/ws has answered the handshake error already
+		}
+		return nil, err
+	}
+	return &wsConn{conn: conn, rd: newFrameReader(conn, buffered(rw), srv.cfg.MaxPayload)}, nil
+}
+
+func buffered(rw *bufio.ReadWriter) []byte {
+	if rw == nil || rw.Reader.Buffered() == 0 {
+		return nil
+	}
+	b, _ := rw.Reader.Peek(rw.Reader.Buffered())
+	return b
+}
+
+// close sends a close frame with code, best effort, and closes the connection. It runs on its
+// own goroutine: a peer that does not read must not hold up whoever closes.
+func (c *wsConn) close(code ws.StatusCode) {
+	c.closeOnce.Do(func() {
+		go func() {
+			c.conn.SetWriteDeadline(time.Now().Add(time.Second))
+			c.conn.Write(controlFrame(ws.OpClose, ws.NewCloseFrameBody(code, "")))
+			c.conn.Close()
+		}()
+	})
+}
+
+// writeFrame writes one frame from the read loop (pong, probe answer). Whole frames written
+// by one Write never interleave with the writer's frames: net.Conn writes are atomic.
+func (c *wsConn) writeFrame(f []byte, timeout time.Duration) error {
+	c.conn.SetWriteDeadline(time.Now().Add(timeout))
+	_, err := c.conn.Write(f)
+	return err
+}
+
+// openWebSocket opens a websocket-only session.
+func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, q url.Values) {
+	c, err := srv.upgradeConn(w, r)
+	if err != nil {
+		return
+	}
+	s := srv.newSession(r, q, TransportWebSocket, c)
+	s.mu.Lock()
+	s.kickLocked() // write the open packet
+	s.mu.Unlock()
+	go s.readLoop(c, false)
+}
+
+// readLoop reads c until it fails or the session ends. probing is true while c is the
+// upgrade candidate of a polling session.
+func (s *Session) readLoop(c *wsConn, probing bool) {
+	for {
+		op, payload, err := c.rd.next()
+		if err != nil {
+			s.wsFailed(c, err)
+			return
+		}
+		var p packet.Packet
+		switch op {
+		case ws.OpPing:
+			if err := c.writeFrame(controlFrame(ws.OpPong, payload), s.srv.writeTimeout()); err != nil {
+				s.wsFailed(c, err)
+				return
+			}
+			continue
+		case ws.OpPong:
+			continue
+		case ws.OpClose:
+			s.wsFailed(c, io.EOF)
+			return
+		case ws.OpText:
+			if !utf8.Valid(payload) {
+				s.wsFailed(c, errInvalidUTF8)
+				return
+			}
+			p, err = packet.Decode(payload, false)
+			if err != nil {
+				s.wsFailed(c, err)
+				return
+			}
+		default: // binary
+			p = packet.Packet{Type: packet.Message, Data: payload, Binary: true}
+		}
+		if probing {
+			if probing = s.probeStep(c, p); !probing {
+				if s.currentWS(c) {
+					continue // upgraded: c is now the session's transport
+				}
+				return
+			}
+			continue
+		}
+		if p.Type == packet.Message {
+			// The payload may live in the pooled read buffer: the handler gets its own copy.
+			p.Data = append(make([]byte, 0, len(p.Data)), p.Data...)
+		}
+		if !s.receive(p) {
+			return
+		}
+	}
+}
+
+func (s *Session) currentWS(c *wsConn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ws == c && s.state != stateClosed
+}
+
+// wsFailed handles the end of c: the session ends if c was its transport; an upgrade
+// candidate is just dropped.
+func (s *Session) wsFailed(c *wsConn, err error) {
+	code := closeNormal
+	switch {
+	case errors.Is(err, errFrameTooLarge):
+		code = closeMessageLarge
+	case errors.Is(err, errProtocol):
+		code = closeProtocol
+	case errors.Is(err, errInvalidUTF8):
+		code = closeInvalidData
+	}
+	s.mu.Lock()
+	current := s.ws == c
+	s.mu.Unlock()
+	if !current {
+		s.abortUpgrade(c, code)
+		return
+	}
+	reason := ReasonTransportError
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed):
+		reason, err = ReasonTransportClose, nil
+	case errors.Is(err, packet.ErrInvalid):
+		reason = ReasonParseError
+		code = closeProtocol
+	}
+	c.close(code)
+	s.terminate(reason, err, msgClose, false)
+}
+
+// writeTimeout bounds one write to a client that does not read.
+func (srv *Server) writeTimeout() time.Duration {
+	return srv.cfg.PingInterval + srv.cfg.PingTimeout
+}
+
+// maxBatch bounds the frames of one vectored write, and so the iovec array the runtime keeps
+// per connection after a large batch.
+const maxBatch = 128
+
+var batchPool = sync.Pool{New: func() any { b := make(net.Buffers, 0, maxBatch); return &b }}
+
+// flushWebSocket is the writer: it runs while the queue is not empty and writes everything
+// pending with one vectored write per round, then exits, so an idle connection holds no
+// goroutine for writing.
+func (s *Session) flushWebSocket() {
+	bp := batchPool.Get().(*net.Buffers)
+	defer batchPool.Put(bp)
+	for {
+		s.mu.Lock()
+		c := s.ws
+		if len(s.queue) == 0 || c == nil || s.state == stateClosed {
+			s.writing = false
+			finish := s.state == stateClosing && len(s.queue) == 0 && c != nil
+			reason := s.closeReason
+			if cap(s.queue) > 4*maxBatch {
+				s.queue = nil // a burst is over: do not keep its queue
+			}
+			s.mu.Unlock()
+			if finish {
+				s.terminate(reason, nil, msgClose, false)
+			}
+			return
+		}
+		bufs := (*bp)[:0]
+		k := min(len(s.queue), maxBatch)
+		n := 0
+		for _, m := range s.queue[:k] {
+			bufs = append(bufs, m.wsFrame())
+			n += m.size()
+		}
+		rest := copy(s.queue, s.queue[k:])
+		clear(s.queue[rest:])
+		s.queue = s.queue[:rest]
+		s.queued -= n
+		s.mu.Unlock()
+
+		*bp = bufs
+		c.conn.SetWriteDeadline(time.Now().Add(s.srv.writeTimeout()))
+		_, err := bufs.WriteTo(c.conn) // consumes its copy of the slice header, not *bp
+		clear(*bp)
+		if err != nil {
+			s.mu.Lock()
+			s.writing = false
+			s.mu.Unlock()
+			s.wsFailed(c, err)
+			return
+		}
+	}
+}

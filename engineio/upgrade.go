@@ -1,0 +1,85 @@
+package engineio
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/tomato-code/realtime/engineio/packet"
+)
+
+// serveUpgrade takes a websocket opened for a polling session (transport=websocket&sid=...).
+// The client probes it with "2probe", the server answers "3probe" and releases the pending
+// GET with a noop, the client sends "5" and the websocket becomes the transport; what was
+// queued meanwhile is flushed on it, in order. A second websocket for a session that is
+// upgrading or upgraded is closed.
+func (s *Session) serveUpgrade(w http.ResponseWriter, r *http.Request) {
+	c, err := s.srv.upgradeConn(w, r)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	if s.state != stateOpen || s.websocket || s.probe != nil {
+		s.mu.Unlock()
+		c.close(closeNormal)
+		return
+	}
+	s.probe = c
+	s.upgradeTimer = time.AfterFunc(s.srv.cfg.UpgradeTimeout, func() { s.abortUpgrade(c, closeNormal) })
+	s.mu.Unlock()
+	go s.readLoop(c, true)
+}
+
+// probeStep handles one packet on an upgrade candidate and reports whether the probing goes on.
+// When it returns false, the upgrade either completed (c is now the transport) or was aborted.
+func (s *Session) probeStep(c *wsConn, p packet.Packet) bool {
+	switch {
+	case p.Type == packet.Ping && string(p.Data) == "probe":
+		if err := c.writeFrame(msgProbe.wsFrame(), s.srv.writeTimeout()); err != nil {
+			s.abortUpgrade(c, closeNormal)
+			return false
+		}
+		s.mu.Lock()
+		if s.probe == c {
+			s.probed = true
+			s.wakePollLocked() // the pending GET answers noop so the client can pause polling
+		}
+		s.mu.Unlock()
+		return true
+	case p.Type == packet.Upgrade:
+		s.completeUpgrade(c)
+		return false
+	default:
+		s.abortUpgrade(c, closeNormal)
+		return false
+	}
+}
+
+func (s *Session) completeUpgrade(c *wsConn) {
+	s.mu.Lock()
+	if s.probe != c || s.state == stateClosed {
+		s.mu.Unlock()
+		c.close(closeNormal)
+		return
+	}
+	s.probe, s.probed = nil, false
+	s.upgradeTimer.Stop()
+	s.websocket = true
+	s.ws = c
+	s.wakePollLocked() // a GET still pending ends with a noop
+	if len(s.queue) > 0 {
+		s.kickLocked()
+	}
+	s.mu.Unlock()
+}
+
+// abortUpgrade drops an upgrade candidate: the session stays on polling.
+func (s *Session) abortUpgrade(c *wsConn, code ws.StatusCode) {
+	s.mu.Lock()
+	if s.probe == c {
+		s.probe, s.probed = nil, false
+		s.upgradeTimer.Stop()
+	}
+	s.mu.Unlock()
+	c.close(code)
+}
