@@ -1,0 +1,253 @@
+// Package api is the internal HTTP API of the Realtime Service: backends emit events to rooms,
+// make sockets join or leave rooms, disconnect them and list them.
+//
+// Every request carries the service key in the x-internal-key header. The key is checked, in
+// constant time, before anything else (before the route and before the body is read), so a
+// caller without it learns nothing, not even which routes exist. Bodies are JSON objects read
+// whole, up to a size limit, and must be UTF-8. Members the API does not know are ignored, so
+// that callers can send the same body to older and newer versions. Answers are JSON: 200 with
+// {"success":true,...}, or 400/403/404/405/413/500/504 with {"message": ...}; a 400 names the
+// member at fault.
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Prefix is the path under which the API's routes live.
+const Prefix = "/api/v1/internal/"
+
+// Route paths.
+const (
+	RouteEmit       = Prefix + "emit"
+	RouteEmitBatch  = Prefix + "emit/batch"
+	RouteRoomsJoin  = Prefix + "rooms/join"
+	RouteRoomsLeave = Prefix + "rooms/leave"
+	RouteDisconnect = Prefix + "disconnect"
+	RouteSockets    = Prefix + "sockets"
+)
+
+// KeyHeader carries the service key.
+const KeyHeader = "x-internal-key"
+
+// ReservedEvents are the event names Socket.IO keeps for itself; emitting one is a 400.
+var ReservedEvents = map[string]bool{
+	"connect":        true,
+	"connect_error":  true,
+	"disconnect":     true,
+	"disconnecting":  true,
+	"newListener":    true,
+	"removeListener": true,
+}
+
+// Limits of a request.
+const (
+	DefaultMaxBody = 1 << 20
+	MaxAckTimeout  = 60 * time.Second
+	MaxBatch       = 1000
+	// opTimeout bounds the cluster-wide operations (join, leave, disconnect, sockets), which
+	// may wait for other nodes.
+	opTimeout = 10 * time.Second
+)
+
+// Config configures the API handler.
+type Config struct {
+	// Hub performs the operations. Required.
+	Hub Hub
+	// Key is the service key callers must send. Required; an empty key refuses everyone.
+	Key string
+	// Namespaces lists the namespaces a request may name; "/" is always allowed.
+	Namespaces []string
+	// MaxBody is the largest request body in bytes; larger ones get 413. Default 1 MiB.
+	MaxBody int64
+	// Logger receives one line per request. Default slog.Default().
+	Logger *slog.Logger
+	// Observe, when set, is called after each request with the route (a Route* constant, or
+	// "unknown"), the status and the time taken: the hook for metrics.
+	Observe func(route string, status int, elapsed time.Duration)
+}
+
+// Handler serves the API. Mount it at Prefix.
+type Handler struct {
+	cfg        Config
+	keyDigest  [sha256.Size]byte
+	namespaces map[string]bool
+	routes     map[string]route
+}
+
+type route struct {
+	method string
+	serve  func(ctx context.Context, w http.ResponseWriter, r *http.Request, log *callLog) (any, error)
+}
+
+// callLog collects what a handler wants in the request's log line.
+type callLog struct{ attrs []slog.Attr }
+
+func (c *callLog) add(attrs ...slog.Attr) { c.attrs = append(c.attrs, attrs...) }
+
+// New returns the API handler for cfg.
+func New(cfg Config) *Handler {
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	h := &Handler{cfg: cfg, keyDigest: sha256.Sum256([]byte(cfg.Key)), namespaces: map[string]bool{"/": true}}
+	for _, ns := range cfg.Namespaces {
+		h.namespaces[ns] = true
+	}
+	h.routes = map[string]route{
+		RouteEmit:       {http.MethodPost, h.serveEmit},
+		RouteEmitBatch:  {http.MethodPost, h.serveBatch},
+		RouteRoomsJoin:  {http.MethodPost, h.serveJoin},
+		RouteRoomsLeave: {http.MethodPost, h.serveLeave},
+		RouteDisconnect: {http.MethodPost, h.serveDisconnect},
+		RouteSockets:    {http.MethodGet, h.serveSockets},
+	}
+	return h
+}
+
+// keyMatches compares digests so that the comparison takes the same time whatever the length
+// or content of the key sent.
+func (h *Handler) keyMatches(given string) bool {
+	d := sha256.Sum256([]byte(given))
+	return h.cfg.Key != "" && subtle.ConstantTimeCompare(d[:], h.keyDigest[:]) == 1
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rt, known := h.routes[r.URL.Path]
+	name := r.URL.Path
+	if !known {
+		name = "unknown"
+	}
+	log := &callLog{}
+	status, body := h.serve(w, r, rt, known, log)
+	writeJSON(w, status, body)
+
+	elapsed := time.Since(start)
+	if h.cfg.Observe != nil {
+		h.cfg.Observe(name, status, elapsed)
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	attrs := append([]slog.Attr{
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", status),
+		slog.Duration("elapsed", elapsed),
+		slog.String("remote", r.RemoteAddr),
+	}, log.attrs...)
+	h.cfg.Logger.LogAttrs(r.Context(), level, "api call", attrs...)
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt route, known bool, log *callLog) (int, any) {
+	if !h.keyMatches(r.Header.Get(KeyHeader)) {
+		return http.StatusForbidden, message("Forbidden")
+	}
+	if !known {
+		return http.StatusNotFound, message("Not found")
+	}
+	if r.Method != rt.method {
+		w.Header().Set("Allow", rt.method)
+		return http.StatusMethodNotAllowed, message("Method not allowed")
+	}
+	out, err := rt.serve(r.Context(), w, r, log)
+	if err != nil {
+		var he *httpError
+		switch {
+		case errors.As(err, &he):
+			log.add(slog.String("error", he.message))
+			return he.status, message(he.message)
+		case errors.Is(err, context.DeadlineExceeded):
+			log.add(slog.String("error", err.Error()))
+			return http.StatusGatewayTimeout, message("timed out waiting for the cluster")
+		default:
+			log.add(slog.String("error", err.Error()))
+			return http.StatusInternalServerError, message("internal error")
+		}
+	}
+	return http.StatusOK, out
+}
+
+type messageBody struct {
+	Message string `json:"message"`
+}
+
+func message(m string) messageBody { return messageBody{Message: m} }
+
+type successBody struct {
+	Success bool `json:"success"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	data, err := json.Marshal(body)
+	if err != nil {
+		status, data = http.StatusInternalServerError, []byte(`{"message":"internal error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(data, '\n'))
+}
+
+// namespace reads the optional `namespace` member: "/" when absent, else a served namespace.
+func (h *Handler) namespace(o object) (string, error) {
+	if !o.present("namespace") {
+		return "/", nil
+	}
+	ns, err := o.str("namespace")
+	if err != nil {
+		return "", err
+	}
+	if !h.namespaces[ns] {
+		return "", badRequest("%s %q is not served", o.name("namespace"), ns)
+	}
+	return ns, nil
+}
+
+// target reads namespace, room/rooms and except.
+func (h *Handler) target(o object) (Target, error) {
+	var t Target
+	var err error
+	if t.Namespace, err = h.namespace(o); err != nil {
+		return t, err
+	}
+	if t.Rooms, err = o.rooms(); err != nil {
+		return t, err
+	}
+	if o.present("except") {
+		if t.Except, err = o.names("except"); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
+
+func logTarget(log *callLog, t Target) {
+	log.add(slog.String("namespace", t.Namespace), slog.String("rooms", brief(t.Rooms)))
+	if len(t.Except) > 0 {
+		log.add(slog.String("except", brief(t.Except)))
+	}
+}
+
+// brief joins names for a log line, keeping it short when a request names many rooms.
+func brief(names []string) string {
+	const keep = 8
+	if len(names) <= keep {
+		return strings.Join(names, ",")
+	}
+	return strings.Join(names[:keep], ",") + ",... (" + strconv.Itoa(len(names)) + " in all)"
+}
