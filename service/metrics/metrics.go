@@ -1,0 +1,253 @@
+// Package metrics holds the Prometheus metrics of the Realtime Service, registered on a
+// private registry and served by Handler in the text exposition format.
+//
+// Names and labels (see docs/service.md for the operator's view):
+//
+//	realtime_connections{namespace}                  gauge: sockets connected on this node
+//	realtime_connects_total{namespace}               counter: accepted Socket.IO connections
+//	realtime_connect_errors_total{namespace,reason}  counter: refused ones (no_token, invalid_token)
+//	realtime_disconnects_total{namespace,reason}     counter: by Socket.IO disconnect reason
+//	realtime_events_received_total{namespace}        counter: events received from clients
+//	realtime_events_sent_total{namespace}            counter: events emitted (one per emit, not per recipient)
+//	realtime_broadcast_recipients                    histogram: sockets reached by one emit on this node
+//	realtime_api_requests_total{route,code}          counter: internal API requests
+//	realtime_api_request_duration_seconds{route}     histogram: their duration
+//	realtime_api_emits_total{route}                  counter: emits performed through the API (a batch counts each entry)
+//	realtime_adapter_published_total                 counter: messages this node published to the cluster
+//	realtime_adapter_received_total                  counter: cluster messages this node received
+//	realtime_write_queue_drops_total{kind}           counter: volatile packets skipped, sessions closed on a full queue
+//	realtime_draining                                gauge: 1 while a SIGTERM drain runs
+//
+// plus the Go runtime and process collectors (go_*, process_*).
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics is the set of service metrics. Its methods are safe for concurrent use; a nil
+// *Metrics records nothing, so that code paths can call it unconditionally.
+type Metrics struct {
+	registry *prometheus.Registry
+
+	connections   *prometheus.GaugeVec
+	connects      *prometheus.CounterVec
+	connectErrors *prometheus.CounterVec
+	disconnects   *prometheus.CounterVec
+	eventsIn      *prometheus.CounterVec
+	eventsOut     *prometheus.CounterVec
+	fanout        prometheus.Histogram
+	apiRequests   *prometheus.CounterVec
+	apiDuration   *prometheus.HistogramVec
+	apiEmits      *prometheus.CounterVec
+	published     prometheus.Counter
+	received      prometheus.Counter
+	drops         *prometheus.CounterVec
+	draining      prometheus.Gauge
+}
+
+// Reasons of realtime_connect_errors_total.
+const (
+	RefusedNoToken      = "no_token"
+	RefusedInvalidToken = "invalid_token"
+	RefusedOther        = "other"
+)
+
+// Kinds of realtime_write_queue_drops_total.
+const (
+	DropVolatile      = "volatile"         // a volatile packet skipped because the socket was busy
+	DropSessionClosed = "write_queue_full" // a session closed because its write queue overflowed
+)
+
+// knownDisconnectReasons keeps the reason label bounded whatever a library reports.
+var knownDisconnectReasons = map[string]bool{
+	"transport close":             true,
+	"transport error":             true,
+	"ping timeout":                true,
+	"parse error":                 true,
+	"forced close":                true,
+	"server shutting down":        true,
+	"write queue full":            true,
+	"forced server close":         true,
+	"server namespace disconnect": true,
+	"client namespace disconnect": true,
+}
+
+// New creates the metrics and registers them, with the Go and process collectors.
+func New() *Metrics {
+	m := &Metrics{registry: prometheus.NewRegistry()}
+	ns := []string{"namespace"}
+	m.connections = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "realtime_connections", Help: "Socket.IO sockets connected on this node.",
+	}, ns)
+	m.connects = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "realtime_connects_total", Help: "Socket.IO connections accepted.",
+	}, ns)
+	m.connectErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "realtime_connect_errors_total", Help: "Socket.IO connections refused, by reason.",
+	}, []string{"namespace", "reason"})
+	m.disconnects = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "realtime_disconnects_total", Help: "Socket.IO disconnections, by reason.",
+	}, []string{"namespace", "reason"})
+	m.eventsIn = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "realtime_events_received_total", Help: "Events received from clients.",
+	}, ns)
+	m.eventsOut = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "realtime_events_sent_total", Help: "Events emitted to clients, counted once per emit.",
+	}, ns)
+	m.fanout = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "realtime_broadcast_recipients",
+		Help:    "Sockets of this node reached by one emit.",
+		Buckets: []float64{0, 1, 2, 5, 10, 100, 1000, 10000, 100000},
+	})
+	m.apiRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "realtime_api_requests_total", Help: "Internal API requests, by route and status code.",
+	}, []string{"route", "code"})
+	m.apiDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "realtime_api_request_duration_seconds",
+		Help:    "Internal API request duration, by route.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10, 60},
+	}, []string{"route"})
+	m.apiEmits = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "realtime_api_emits_total", Help: "Emits performed through the internal API, by route (a batch counts each entry).",
+	}, []string{"route"})
+	m.published = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "realtime_adapter_published_total", Help: "Messages this node published to the cluster adapter.",
+	})
+	m.received = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "realtime_adapter_received_total", Help: "Messages this node received from the cluster adapter.",
+	})
+	m.drops = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "realtime_write_queue_drops_total", Help: "Packets dropped on the write path: volatile packets skipped, sessions closed on a full write queue.",
+	}, []string{"kind"})
+	m.draining = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "realtime_draining", Help: "1 while the node drains after SIGTERM.",
+	})
+	m.registry.MustRegister(
+		m.connections, m.connects, m.connectErrors, m.disconnects, m.eventsIn, m.eventsOut, m.fanout,
+		m.apiRequests, m.apiDuration, m.apiEmits, m.published, m.received, m.drops, m.draining,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	// Series that exist from the start read 0 instead of being absent until the first event.
+	m.connections.WithLabelValues("/")
+	m.drops.WithLabelValues(DropVolatile)
+	m.drops.WithLabelValues(DropSessionClosed)
+	return m
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// Registry returns the registry, for tests and for callers adding their own collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.registry }
+
+// Connected records an accepted socket.
+func (m *Metrics) Connected(namespace string) {
+	if m == nil {
+		return
+	}
+	m.connects.WithLabelValues(namespace).Inc()
+	m.connections.WithLabelValues(namespace).Inc()
+}
+
+// Disconnected records the end of an accepted socket.
+func (m *Metrics) Disconnected(namespace, reason string) {
+	if m == nil {
+		return
+	}
+	if !knownDisconnectReasons[reason] {
+		reason = "other"
+	}
+	m.disconnects.WithLabelValues(namespace, reason).Inc()
+	m.connections.WithLabelValues(namespace).Dec()
+}
+
+// ConnectRefused records a refused connection; reason is one of the Refused* constants.
+func (m *Metrics) ConnectRefused(namespace, reason string) {
+	if m == nil {
+		return
+	}
+	m.connectErrors.WithLabelValues(namespace, reason).Inc()
+}
+
+// EventReceived records an event from a client.
+func (m *Metrics) EventReceived(namespace string) {
+	if m == nil {
+		return
+	}
+	m.eventsIn.WithLabelValues(namespace).Inc()
+}
+
+// EventSent records one emit; recipients is the number of sockets it reached on this node, or
+// a negative number when unknown.
+func (m *Metrics) EventSent(namespace string, recipients int) {
+	if m == nil {
+		return
+	}
+	m.eventsOut.WithLabelValues(namespace).Inc()
+	if recipients >= 0 {
+		m.fanout.Observe(float64(recipients))
+	}
+}
+
+// APIRequest records one internal API request.
+func (m *Metrics) APIRequest(route string, status int, elapsed time.Duration) {
+	if m == nil {
+		return
+	}
+	m.apiRequests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+	m.apiDuration.WithLabelValues(route).Observe(elapsed.Seconds())
+}
+
+// APIEmits records n emits performed through route.
+func (m *Metrics) APIEmits(route string, n int) {
+	if m == nil {
+		return
+	}
+	m.apiEmits.WithLabelValues(route).Add(float64(n))
+}
+
+// AdapterPublished records a message published to the cluster.
+func (m *Metrics) AdapterPublished() {
+	if m == nil {
+		return
+	}
+	m.published.Inc()
+}
+
+// AdapterReceived records a message received from the cluster.
+func (m *Metrics) AdapterReceived() {
+	if m == nil {
+		return
+	}
+	m.received.Inc()
+}
+
+// WriteQueueDrop records a drop of kind DropVolatile or DropSessionClosed.
+func (m *Metrics) WriteQueueDrop(kind string) {
+	if m == nil {
+		return
+	}
+	m.drops.WithLabelValues(kind).Inc()
+}
+
+// SetDraining sets realtime_draining.
+func (m *Metrics) SetDraining(on bool) {
+	if m == nil {
+		return
+	}
+	if on {
+		m.draining.Set(1)
+	} else {
+		m.draining.Set(0)
+	}
+}

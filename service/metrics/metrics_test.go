@@ -1,0 +1,86 @@
+package metrics
+
+import (
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func scrape(t *testing.T, m *Metrics) string {
+	t.Helper()
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func TestExposition(t *testing.T) {
+	m := New()
+	m.Connected("/")
+	m.Connected("/")
+	m.Connected("/orders")
+	m.Disconnected("/", "transport close")
+	m.Disconnected("/", "something new")
+	m.ConnectRefused("/", RefusedNoToken)
+	m.ConnectRefused("/", RefusedInvalidToken)
+	m.EventReceived("/")
+	m.EventSent("/", 3)
+	m.EventSent("/", -1)
+	m.APIRequest("/api/v1/internal/emit", 200, 3*time.Millisecond)
+	m.APIEmits("/api/v1/internal/emit/batch", 5)
+	m.AdapterPublished()
+	m.AdapterReceived()
+	m.AdapterReceived()
+	m.WriteQueueDrop(DropVolatile)
+	m.SetDraining(true)
+
+	out := scrape(t, m)
+	for _, want := range []string{
+		`realtime_connections{namespace="/"} 0`,
+		`realtime_connections{namespace="/orders"} 1`,
+		`realtime_connects_total{namespace="/"} 2`,
+		`realtime_disconnects_total{namespace="/",reason="transport close"} 1`,
+		`realtime_disconnects_total{namespace="/",reason="other"} 1`,
+		`realtime_connect_errors_total{namespace="/",reason="no_token"} 1`,
+		`realtime_connect_errors_total{namespace="/",reason="invalid_token"} 1`,
+		`realtime_events_received_total{namespace="/"} 1`,
+		`realtime_events_sent_total{namespace="/"} 2`,
+		`realtime_broadcast_recipients_count 1`,
+		`realtime_broadcast_recipients_sum 3`,
+		`realtime_api_requests_total{code="200",route="/api/v1/internal/emit"} 1`,
+		`realtime_api_request_duration_seconds_count{route="/api/v1/internal/emit"} 1`,
+		`realtime_api_emits_total{route="/api/v1/internal/emit/batch"} 5`,
+		`realtime_adapter_published_total 1`,
+		`realtime_adapter_received_total 2`,
+		`realtime_write_queue_drops_total{kind="volatile"} 1`,
+		`realtime_write_queue_drops_total{kind="write_queue_full"} 0`,
+		`realtime_draining 1`,
+		`go_goroutines `,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("exposition lacks %q", want)
+		}
+	}
+}
+
+func TestNilRecordsNothing(t *testing.T) {
+	var m *Metrics
+	m.Connected("/")
+	m.Disconnected("/", "x")
+	m.ConnectRefused("/", RefusedOther)
+	m.EventReceived("/")
+	m.EventSent("/", 1)
+	m.APIRequest("r", 200, 0)
+	m.APIEmits("r", 1)
+	m.AdapterPublished()
+	m.AdapterReceived()
+	m.WriteQueueDrop(DropVolatile)
+	m.SetDraining(false)
+}
