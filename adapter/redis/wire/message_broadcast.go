@@ -1,0 +1,223 @@
+package wire
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// EmitterUID is the uid @socket.io/redis-emitter puts in its broadcasts and server-side emits.
+const EmitterUID = "emitter"
+
+// Socket.IO packet types that may travel in a broadcast.
+const (
+	PacketEvent       = 2
+	PacketBinaryEvent = 5
+)
+
+// Packet is the Socket.IO packet of a broadcast: on Redis a map {type, data, nsp} whose data
+// holds binary values as MessagePack bin; here the data is Socket.IO JSON text with
+// placeholders, plus the attachments they point to (the form the socketio package works with).
+type Packet struct {
+	// Type is PacketEvent on the wire; a decoded PacketBinaryEvent is accepted too.
+	Type int
+	// Nsp is the namespace name; a message without one means "/".
+	Nsp string
+	// Data is the JSON array [event, args...] with {"_placeholder":true,"num":i} for binary.
+	Data json.RawMessage
+	// Attachments are the binary values of Data, in placeholder order.
+	Attachments [][]byte
+}
+
+// Flags are the broadcast flags. Only the flags that are set are written; unknown flags of
+// received messages are ignored.
+type Flags struct {
+	// Volatile: sockets whose transport cannot take the packet right now skip it.
+	Volatile bool
+	// Compress is the per-message-deflate choice; nil when unset (Socket.IO compresses).
+	Compress *bool
+	// Timeout is the acknowledgement timeout of a broadcast with acks (whole milliseconds on
+	// the wire); zero when unset.
+	Timeout time.Duration
+	// ExpectSingleResponse is set by Node's RemoteSocket.emit.
+	ExpectSingleResponse bool
+}
+
+// BroadcastOptions select the target sockets: the union of the sockets in Rooms (every socket
+// of the namespace when Rooms is empty), minus every socket in one of the Except rooms.
+type BroadcastOptions struct {
+	Rooms  []string
+	Except []string
+	Flags  Flags
+}
+
+// Broadcast is the message [uid, packet, opts] published on a broadcast channel.
+type Broadcast struct {
+	UID    string
+	Packet Packet
+	Opts   BroadcastOptions
+}
+
+// AppendBroadcast appends the MessagePack encoding of b as a socket.io adapter writes it:
+// [uid, {type, data, nsp}, {rooms, except, flags}]. Repeated room names are written once.
+func AppendBroadcast(dst []byte, b Broadcast) ([]byte, error) {
+	return appendBroadcast(dst, b, false)
+}
+
+// AppendEmitterBroadcast is AppendBroadcast with the key order of @socket.io/redis-emitter:
+// {rooms, flags, except}.
+func AppendEmitterBroadcast(dst []byte, b Broadcast) ([]byte, error) {
+	return appendBroadcast(dst, b, true)
+}
+
+func appendBroadcast(dst []byte, b Broadcast, emitterOrder bool) ([]byte, error) {
+	packet, err := packetValue(b.Packet)
+	if err != nil {
+		return dst, err
+	}
+	opts := make(Map, 0, 3)
+	opts = append(opts, Entry{"rooms", roomsValue(b.Opts.Rooms)})
+	if emitterOrder {
+		opts = append(opts, Entry{"flags", flagsValue(b.Opts.Flags)}, Entry{"except", roomsValue(b.Opts.Except)})
+	} else {
+		opts = append(opts, Entry{"except", roomsValue(b.Opts.Except)}, Entry{"flags", flagsValue(b.Opts.Flags)})
+	}
+	return Append(dst, []any{b.UID, packet, opts})
+}
+
+// packetValue converts a Packet to the map Node publishes: {type: 2, data, nsp}.
+func packetValue(p Packet) (Map, error) {
+	data, err := FromSocketIO(p.Data, p.Attachments)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := data.([]any); !ok {
+		return nil, malformed("packet data is not a JSON array")
+	}
+	nsp := p.Nsp
+	if nsp == "" {
+		nsp = "/"
+	}
+	return Map{{"type", int64(PacketEvent)}, {"data", data}, {"nsp", nsp}}, nil
+}
+
+func roomsValue(rooms []string) []string {
+	if rooms == nil {
+		return []string{} // [] like Node, never nil: nil rooms would mean everyone
+	}
+	return dedupe(rooms)
+}
+
+func flagsValue(f Flags) Map {
+	m := Map{}
+	if f.Volatile {
+		m = append(m, Entry{"volatile", true})
+	}
+	if f.Compress != nil {
+		m = append(m, Entry{"compress", *f.Compress})
+	}
+	if f.Timeout > 0 {
+		m = append(m, Entry{"timeout", f.Timeout.Milliseconds()})
+	}
+	if f.ExpectSingleResponse {
+		m = append(m, Entry{"expectSingleResponse", true})
+	}
+	return m
+}
+
+// DecodeBroadcast decodes a message of a broadcast channel. It accepts what Node accepts and
+// turns what would crash or confuse a Node node into an error: a payload that is not a
+// MessagePack array of at least [uid, packet, opts], a packet that is not a map or whose type
+// is not an event, data that is not a non-empty array, rooms or except that are not lists.
+// A non-string uid decodes as "" (it can never be a node's own uid).
+func DecodeBroadcast(payload []byte) (Broadcast, error) {
+	v, err := Decode(payload)
+	if err != nil {
+		return Broadcast{}, err
+	}
+	arr, ok := v.([]any)
+	if !ok || len(arr) < 3 {
+		return Broadcast{}, malformed("broadcast is not an array [uid, packet, opts]")
+	}
+	var b Broadcast
+	b.UID, _ = arr[0].(string)
+	pm, ok := arr[1].(Map)
+	if !ok {
+		return Broadcast{}, malformed("broadcast packet is a %T, not a map", arr[1])
+	}
+	if b.Packet, err = decodePacket(pm); err != nil {
+		return Broadcast{}, err
+	}
+	om, ok := arr[2].(Map)
+	if !ok {
+		return Broadcast{}, malformed("broadcast options are a %T, not a map", arr[2])
+	}
+	if b.Opts, err = decodeOptions(om); err != nil {
+		return Broadcast{}, err
+	}
+	return b, nil
+}
+
+func decodePacket(m Map) (Packet, error) {
+	var p Packet
+	t, _ := m.Get("type")
+	typ, ok := asInt(t)
+	if !ok || (typ != PacketEvent && typ != PacketBinaryEvent) {
+		return Packet{}, malformed("packet type %v is not an event", t)
+	}
+	p.Type = int(typ)
+	nsp, present, err := optionalString(m, "nsp")
+	if err != nil {
+		return Packet{}, err
+	}
+	p.Nsp = "/"
+	if present {
+		p.Nsp = nsp
+	}
+	d, _ := m.Get("data")
+	arr, ok := d.([]any)
+	if !ok || len(arr) == 0 {
+		return Packet{}, malformed("packet data is not a non-empty array")
+	}
+	if p.Data, p.Attachments, err = ToSocketIO(arr); err != nil {
+		return Packet{}, err
+	}
+	return p, nil
+}
+
+func decodeOptions(m Map) (BroadcastOptions, error) {
+	var o BroadcastOptions
+	var err error
+	if o.Rooms, err = roomList(m, "rooms"); err != nil {
+		return o, err
+	}
+	if o.Except, err = roomList(m, "except"); err != nil {
+		return o, err
+	}
+	fv, _ := m.Get("flags")
+	if fm, ok := fv.(Map); ok {
+		o.Flags = decodeFlags(fm)
+	}
+	return o, nil
+}
+
+func decodeFlags(m Map) Flags {
+	var f Flags
+	for _, e := range m {
+		switch e.Key {
+		case "volatile":
+			f.Volatile = truthy(e.Value)
+		case "compress":
+			if _, undef := e.Value.(Undefined); !undef {
+				c := truthy(e.Value)
+				f.Compress = &c
+			}
+		case "timeout":
+			if ms, ok := asNumber(e.Value); ok && ms > 0 && ms < 1e12 {
+				f.Timeout = time.Duration(ms * float64(time.Millisecond))
+			}
+		case "expectSingleResponse":
+			f.ExpectSingleResponse = truthy(e.Value)
+		}
+	}
+	return f
+}
