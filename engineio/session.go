@@ -150,7 +150,7 @@ func (s *Session) Writable() bool {
 }
 
 // Close closes the session with reason "forced close" once the messages already queued are
-// written (within PingTimeout at most). It returns at once; OnClose runs on another goroutine.
+// written, and over polling the close packet too (within PingTimeout at most). It returns at once; OnClose runs on another goroutine.
 func (s *Session) Close() { s.closeGracefully(ReasonForcedClose) }
 
 func (s *Session) closeGracefully(reason string) {
@@ -159,7 +159,10 @@ func (s *Session) closeGracefully(reason string) {
 		s.mu.Unlock()
 		return
 	}
-	if len(s.queue) == 0 && !s.writing {
+	// Over polling the close packet needs a GET to travel in: without one pending, wait for
+	// the next, as the reference does.
+	idle := len(s.queue) == 0 && !s.writing && (s.websocket || s.getActive)
+	if idle {
 		s.mu.Unlock()
 		s.terminate(reason, nil, msgClose, true)
 		return
