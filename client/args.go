@@ -67,6 +67,16 @@ func (a Args) placeholder(elem []byte) ([]byte, bool) {
 	return nil, false
 }
 
+// Value returns argument i with the attachments its placeholders refer to, ready to be emitted
+// again as it arrived (Emit re-numbers its placeholders). It is the zero RawValue when there is
+// no argument i.
+func (a Args) Value(i int) parser.RawValue {
+	if i < 0 || i >= len(a.elems) {
+		return parser.RawValue{}
+	}
+	return parser.RawValue{JSON: a.elems[i], Attachments: a.attachments}
+}
+
 // Attachments returns the binary attachments in placeholder order.
 func (a Args) Attachments() [][]byte { return a.attachments }
 
@@ -105,59 +115,33 @@ func (a Args) String() string {
 	return string(append(b, ']'))
 }
 
-// encodeArgs builds a payload array: the event name (when event is not nil) and args. []byte
-// arguments become placeholders and attachments.
+// encodeArgs builds a payload array with the parser's value encoder: the event name (when event
+// is not nil) and args, binary values taken out as attachments.
 func encodeArgs(event *string, args []any) (json.RawMessage, [][]byte, error) {
-	b := make([]byte, 0, 64)
-	b = append(b, '[')
-	var attachments [][]byte
+	var (
+		b   []byte
+		att [][]byte
+		err error
+	)
 	if event != nil {
-		b = appendJSONString(b, *event)
+		b, att, err = parser.AppendEvent(make([]byte, 0, 64), nil, *event, args...)
+	} else {
+		b, att, err = parser.AppendArray(make([]byte, 0, 32), nil, args...)
 	}
-	for i, arg := range args {
-		if i > 0 || event != nil {
-			b = append(b, ',')
-		}
-		switch v := arg.(type) {
-		case []byte:
-			b = parser.AppendPlaceholder(b, len(attachments))
-			attachments = append(attachments, v)
-		default:
-			enc, err := marshalJSON(v)
-			if err != nil {
-				return nil, nil, fmt.Errorf("socket.io client: argument %d: %w", i, err)
-			}
-			b = append(b, enc...)
-		}
+	if err != nil {
+		return nil, nil, fmt.Errorf("socket.io client: %w", err)
 	}
-	b = append(b, ']')
-	return b, attachments, nil
+	return b, att, nil
 }
 
-// marshalJSON encodes v, passing json.RawMessage through after checking it.
-func marshalJSON(v any) (json.RawMessage, error) {
-	switch v := v.(type) {
-	case json.RawMessage:
-		if !parser.Valid(v) {
-			return nil, errors.New("json.RawMessage is not valid JSON")
-		}
-		return v, nil
-	case nil:
-		return json.RawMessage("null"), nil
+// marshalAuth encodes the auth payload of a CONNECT packet, which cannot carry binary.
+func marshalAuth(v any) (json.RawMessage, error) {
+	b, att, err := parser.AppendValue(nil, nil, v)
+	if err != nil {
+		return nil, err
 	}
-	return json.Marshal(v)
-}
-
-// appendJSONString appends s as a JSON string. Plain ASCII, the usual event name, is copied as
-// it is; anything else goes through encoding/json.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
-			enc, _ := json.Marshal(s) // a string always encodes
-			return append(b, enc...)
-		}
+	if len(att) > 0 {
+		return nil, errors.New("binary values cannot travel in the auth payload")
 	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
+	return b, nil
 }

@@ -19,11 +19,12 @@
 //
 // # Arguments
 //
-// Emit encodes each argument with encoding/json, except []byte, which travels as a binary
-// attachment, and json.RawMessage, which is sent as it is. Handlers receive Args: every
-// argument's JSON as it arrived, with binary arguments available through Args.Bytes and
-// Args.Decode. Binary values nested inside other values are not extracted: encoding/json writes
-// them as base64 strings.
+// Emit encodes arguments with the value encoder of socketio/parser: []byte travels as a binary
+// attachment (at the top level and inside map[string]any and []any; inside structs
+// encoding/json writes it as base64), json.RawMessage is sent as it is, other values go through
+// encoding/json. Handlers receive Args: every argument's JSON as it arrived, with binary
+// arguments available through Args.Bytes and Args.Decode, and Args.Value to pass an argument on
+// with its binary parts.
 //
 // # Concurrency
 //

@@ -127,7 +127,8 @@ func dial(ctx context.Context, cfg *dialConfig) (*Conn, error) {
 		pt.setSession(info)
 	}
 	e.pingWait = time.Duration(info.PingInterval+info.PingTimeout) * time.Millisecond
-	e.pingTimer = time.AfterFunc(e.pingWait, func() { e.close(ReasonPingTimeout, nil) })
+	// The callback must not read e.pingTimer: it may fire before the assignment is visible.
+	e.pingTimer = time.AfterFunc(e.pingWait, func() { e.shutdown(ReasonPingTimeout, nil, false) })
 	// Packets that came in the handshake response after the open packet (polling) are
 	// handled on the read goroutine, before anything it reads.
 	rest := first[1:]
@@ -262,9 +263,16 @@ func (e *engine) transportName() string {
 // close ends the session once; later calls do nothing. A client-initiated close tells the
 // server (close packet over polling, close frame over websocket).
 func (e *engine) close(reason DisconnectReason, err error) {
+	e.shutdown(reason, err, true)
+}
+
+// shutdown is close; stopTimer is false when the ping timer itself is closing the session.
+func (e *engine) shutdown(reason DisconnectReason, err error, stopTimer bool) {
 	e.closeOnce.Do(func() {
 		e.closing.Store(true)
-		e.pingTimer.Stop()
+		if stopTimer {
+			e.pingTimer.Stop()
+		}
 		e.switchMu.RLock()
 		tr := e.tr
 		e.switchMu.RUnlock()

@@ -136,7 +136,7 @@ func (s *Socket) Connect(ctx context.Context, auth any) error {
 	var data json.RawMessage
 	if auth != nil {
 		var err error
-		if data, err = marshalJSON(auth); err != nil {
+		if data, err = marshalAuth(auth); err != nil {
 			return fmt.Errorf("socket.io client: auth: %w", err)
 		}
 	}
@@ -180,9 +180,10 @@ func (s *Socket) Connect(ctx context.Context, auth any) error {
 	}
 }
 
-// Emit sends an event with the given arguments. Each argument is encoded with encoding/json,
-// except []byte, which travels as a binary attachment, and json.RawMessage, which is sent as
-// it is (it must be valid JSON). Emit returns once the packet is written (websocket) or queued
+// Emit sends an event with the given arguments, encoded by the parser's value encoder
+// (parser.AppendValue): []byte travels as a binary attachment (also inside map[string]any and
+// []any), json.RawMessage is sent as it is (it must be valid JSON), a parser.RawValue (see
+// Args.Value) brings its attachments along, other values go through encoding/json. Emit returns once the packet is written (websocket) or queued
 // for the next POST (polling).
 func (s *Socket) Emit(event string, args ...any) error {
 	return s.emit(event, args, parser.NoID)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -38,23 +39,21 @@ type wsTransport struct {
 func openWebSocket(ctx context.Context, cfg *dialConfig, sid string) (*wsTransport, error) {
 	u := cfg.sessionURL(TransportWebSocket, sid)
 	u = "ws" + strings.TrimPrefix(u, "http") // http -> ws, https -> wss
-	var status int
-	var body strings.Builder
+	var refused *HandshakeError
 	d := ws.Dialer{
 		Header: ws.HandshakeHeaderHTTP(cfg.header),
 		NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			nd := net.Dialer{LocalAddr: cfg.localAddr}
 			return nd.DialContext(ctx, network, addr)
 		},
-		OnStatusError: func(s int, _ []byte, resp io.Reader) {
-			status = s
-			_, _ = io.Copy(&body, io.LimitReader(resp, 4096))
+		OnStatusError: func(status int, _ []byte, resp io.Reader) {
+			refused = readRefusal(status, resp)
 		},
 	}
 	conn, br, _, err := d.Dial(ctx, u)
 	if err != nil {
-		if status != 0 {
-			return nil, handshakeError(status, []byte(body.String()))
+		if refused != nil {
+			return nil, refused
 		}
 		return nil, fmt.Errorf("socket.io client: websocket: %w", err)
 	}
@@ -77,6 +76,18 @@ func openWebSocket(ctx context.Context, cfg *dialConfig, sid string) (*wsTranspo
 		_ = conn.SetReadDeadline(dl)
 	}
 	return t, nil
+}
+
+// readRefusal reads the HTTP response that refused the upgrade. resp holds the whole response;
+// it is read by its Content-Length so as not to wait for the server to close the connection.
+func readRefusal(status int, resp io.Reader) *HandshakeError {
+	r, err := http.ReadResponse(bufio.NewReader(resp), nil)
+	if err != nil {
+		return &HandshakeError{Status: status}
+	}
+	defer r.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 4096))
+	return handshakeError(status, body)
 }
 
 func (t *wsTransport) name() string { return TransportWebSocket }
