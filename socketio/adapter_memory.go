@@ -1,0 +1,455 @@
+package socketio
+
+import (
+	"context"
+	"hash/maphash"
+	"slices"
+	"sync"
+
+	"github.com/tomato-code/realtime/engineio"
+	"github.com/tomato-code/realtime/socketio/parser"
+)
+
+// roomShards is the number of independently locked parts of the room index. Broadcasts only
+// read-lock the shards of the rooms they name, so broadcasts to different rooms, and joins
+// to rooms of other shards, do not contend.
+const roomShards = 64
+
+// MemoryAdapter is the adapter of a single server, and the local part of cluster adapters: a
+// cluster adapter embeds it (or holds one), calls it for membership and for the local part of
+// every operation, and adds its exchange with the other servers. Used alone, "every server"
+// in the Adapter documentation means this one.
+//
+// The room index is sharded by room name. Each shard maps a room to its set of sockets (a
+// slice for iteration without allocation, and an index for O(1) removal) and a socket id to
+// its socket (the socket's own room, stored without a set). Broadcasting encodes the packet
+// once, on the first target, and hands the same messages to every target; a socket in several
+// target rooms is skipped after the first, by membership checks instead of a per-broadcast
+// set, so the hot path allocates nothing per recipient.
+type MemoryAdapter struct {
+	ns   LocalNamespace
+	seed maphash.Seed
+
+	allMu sync.RWMutex
+	all   socketSet // every socket that joined its own room, for broadcasts to everyone
+
+	shards [roomShards]roomShard
+}
+
+type roomShard struct {
+	mu    sync.RWMutex
+	rooms map[string]*socketSet
+	ids   map[string]*Socket
+	_     [24]byte // keeps shards on separate cache lines
+}
+
+// socketSet is a set of sockets that iterates as a slice.
+type socketSet struct {
+	list  []*Socket
+	index map[*Socket]int
+}
+
+func (set *socketSet) add(s *Socket) {
+	if set.index == nil {
+		set.index = make(map[*Socket]int)
+	}
+	if _, ok := set.index[s]; ok {
+		return
+	}
+	set.index[s] = len(set.list)
+	set.list = append(set.list, s)
+}
+
+func (set *socketSet) remove(s *Socket) {
+	i, ok := set.index[s]
+	if !ok {
+		return
+	}
+	last := len(set.list) - 1
+	if i != last {
+		set.list[i] = set.list[last]
+		set.index[set.list[i]] = i
+	}
+	set.list[last] = nil
+	set.list = set.list[:last]
+	delete(set.index, s)
+}
+
+func (set *socketSet) has(s *Socket) bool {
+	_, ok := set.index[s]
+	return ok
+}
+
+// NewMemoryAdapter returns the in-memory adapter of ns.
+func NewMemoryAdapter(ns LocalNamespace) *MemoryAdapter {
+	a := &MemoryAdapter{ns: ns, seed: maphash.MakeSeed()}
+	for i := range a.shards {
+		a.shards[i].rooms = make(map[string]*socketSet)
+		a.shards[i].ids = make(map[string]*Socket)
+	}
+	return a
+}
+
+// Namespace returns the namespace the adapter serves.
+func (a *MemoryAdapter) Namespace() LocalNamespace { return a.ns }
+
+func (a *MemoryAdapter) shardOf(room string) int {
+	return int(maphash.String(a.seed, room) % roomShards)
+}
+
+// AddAll implements Adapter.
+func (a *MemoryAdapter) AddAll(s *Socket, rooms []string) {
+	s.memMu.Lock()
+	defer s.memMu.Unlock()
+	if s.memLeft {
+		return
+	}
+	for _, room := range rooms {
+		sh := &a.shards[a.shardOf(room)]
+		if room == s.id {
+			if s.memJoined {
+				continue
+			}
+			s.memJoined = true
+			sh.mu.Lock()
+			sh.ids[room] = s
+			sh.mu.Unlock()
+			a.allMu.Lock()
+			a.all.add(s)
+			a.allMu.Unlock()
+			continue
+		}
+		if _, ok := s.memRooms[room]; ok {
+			continue
+		}
+		if s.memRooms == nil {
+			s.memRooms = make(map[string]struct{}, 1)
+		}
+		s.memRooms[room] = struct{}{}
+		sh.mu.Lock()
+		set := sh.rooms[room]
+		if set == nil {
+			set = new(socketSet)
+			sh.rooms[room] = set
+		}
+		set.add(s)
+		sh.mu.Unlock()
+	}
+}
+
+// Del implements Adapter.
+func (a *MemoryAdapter) Del(s *Socket, room string) {
+	if room == s.id {
+		return
+	}
+	s.memMu.Lock()
+	defer s.memMu.Unlock()
+	if _, ok := s.memRooms[room]; !ok {
+		return
+	}
+	delete(s.memRooms, room)
+	a.delRoom(s, room)
+}
+
+func (a *MemoryAdapter) delRoom(s *Socket, room string) {
+	sh := &a.shards[a.shardOf(room)]
+	sh.mu.Lock()
+	if set := sh.rooms[room]; set != nil {
+		set.remove(s)
+		if len(set.list) == 0 {
+			delete(sh.rooms, room)
+		}
+	}
+	sh.mu.Unlock()
+}
+
+// DelAll implements Adapter.
+func (a *MemoryAdapter) DelAll(s *Socket) {
+	s.memMu.Lock()
+	defer s.memMu.Unlock()
+	if s.memLeft {
+		return
+	}
+	s.memLeft = true
+	for room := range s.memRooms {
+		a.delRoom(s, room)
+	}
+	s.memRooms = nil
+	if s.memJoined {
+		sh := &a.shards[a.shardOf(s.id)]
+		sh.mu.Lock()
+		if sh.ids[s.id] == s {
+			delete(sh.ids, s.id)
+		}
+		sh.mu.Unlock()
+		a.allMu.Lock()
+		a.all.remove(s)
+		a.allMu.Unlock()
+	}
+}
+
+// SocketRooms implements Adapter. Rooms other than the socket's own come sorted.
+func (a *MemoryAdapter) SocketRooms(s *Socket) []string {
+	s.memMu.Lock()
+	defer s.memMu.Unlock()
+	rooms := make([]string, 0, 1+len(s.memRooms))
+	for r := range s.memRooms {
+		rooms = append(rooms, r)
+	}
+	slices.Sort(rooms)
+	return append([]string{s.id}, rooms...)
+}
+
+// Rooms returns the names of every local room, socket ids included, for cluster requests.
+func (a *MemoryAdapter) Rooms() []string {
+	var rooms []string
+	for i := range a.shards {
+		sh := &a.shards[i]
+		sh.mu.RLock()
+		for r := range sh.rooms {
+			rooms = append(rooms, r)
+		}
+		for id := range sh.ids {
+			if _, dup := sh.rooms[id]; !dup {
+				rooms = append(rooms, id)
+			}
+		}
+		sh.mu.RUnlock()
+	}
+	return rooms
+}
+
+// HasRoom reports whether a local socket is in room (socket ids included), so that a cluster
+// adapter can drop a single-room message early.
+func (a *MemoryAdapter) HasRoom(room string) bool {
+	sh := &a.shards[a.shardOf(room)]
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	return sh.rooms[room] != nil || sh.ids[room] != nil
+}
+
+// SocketIDs returns the ids of the local targets of opts.
+func (a *MemoryAdapter) SocketIDs(opts *BroadcastOptions) []string {
+	var ids []string
+	a.apply(opts, func(s *Socket) { ids = append(ids, s.id) })
+	return ids
+}
+
+// LocalSockets returns the local targets of opts.
+func (a *MemoryAdapter) LocalSockets(opts *BroadcastOptions) []*Socket {
+	var list []*Socket
+	a.apply(opts, func(s *Socket) { list = append(list, s) })
+	return list
+}
+
+// apply calls fn for each local target of opts, once per socket, holding the index read
+// locks: fn must not join, leave or disconnect sockets (collect them instead).
+func (a *MemoryAdapter) apply(opts *BroadcastOptions, fn func(*Socket)) {
+	rooms, except := opts.Rooms, opts.Except
+
+	// Resolve each room to its shard and set, on the stack for the usual few rooms.
+	var rbuf, ebuf [8]resolved
+	rs := a.resolve(rbuf[:0], rooms)
+	es := a.resolve(ebuf[:0], except)
+
+	// Read-lock every shard involved, in shard order (writers hold one shard at a time, so
+	// this cannot deadlock).
+	var mask [roomShards / 64]uint64
+	for _, r := range rs {
+		mask[r.shard/64] |= 1 << (r.shard % 64)
+	}
+	for _, r := range es {
+		mask[r.shard/64] |= 1 << (r.shard % 64)
+	}
+	everyone := len(rooms) == 0
+	a.lock(&mask, everyone)
+	defer a.unlock(&mask, everyone)
+	a.fill(rs)
+	a.fill(es)
+
+	if everyone {
+		for _, s := range a.all.list {
+			if !excluded(s, es) {
+				fn(s)
+			}
+		}
+		return
+	}
+	for i := range rs {
+		if set := rs[i].set; set != nil {
+			for _, s := range set.list {
+				if !inAny(s, rs[:i]) && !excluded(s, es) {
+					fn(s)
+				}
+			}
+		}
+		if s := rs[i].id; s != nil && !inAny(s, rs[:i]) && !excluded(s, es) {
+			fn(s)
+		}
+	}
+}
+
+func (a *MemoryAdapter) lock(mask *[roomShards / 64]uint64, everyone bool) {
+	if everyone {
+		a.allMu.RLock()
+	}
+	for i := range roomShards {
+		if mask[i/64]&(1<<(i%64)) != 0 {
+			a.shards[i].mu.RLock()
+		}
+	}
+}
+
+func (a *MemoryAdapter) unlock(mask *[roomShards / 64]uint64, everyone bool) {
+	for i := range roomShards {
+		if mask[i/64]&(1<<(i%64)) != 0 {
+			a.shards[i].mu.RUnlock()
+		}
+	}
+	if everyone {
+		a.allMu.RUnlock()
+	}
+}
+
+// resolved is a room of a broadcast: its shard, its set, and the socket whose id it is.
+type resolved struct {
+	name  string
+	shard int
+	set   *socketSet
+	id    *Socket
+}
+
+func (a *MemoryAdapter) resolve(dst []resolved, rooms []string) []resolved {
+	for _, r := range rooms {
+		dst = append(dst, resolved{name: r, shard: a.shardOf(r)})
+	}
+	return dst
+}
+
+// fill looks the rooms up; the caller holds their shards' read locks.
+func (a *MemoryAdapter) fill(rs []resolved) {
+	for i := range rs {
+		sh := &a.shards[rs[i].shard]
+		rs[i].set = sh.rooms[rs[i].name]
+		rs[i].id = sh.ids[rs[i].name]
+	}
+}
+
+func inAny(s *Socket, rs []resolved) bool {
+	for i := range rs {
+		if rs[i].id == s || (rs[i].set != nil && rs[i].set.has(s)) {
+			return true
+		}
+	}
+	return false
+}
+
+func excluded(s *Socket, es []resolved) bool { return len(es) > 0 && inAny(s, es) }
+
+// encoded is a packet encoded once for all its recipients.
+type encoded struct {
+	p    *parser.Packet
+	msgs []*engineio.Message
+}
+
+func (e *encoded) messages() []*engineio.Message {
+	if e.msgs == nil {
+		text := parser.AppendText(make([]byte, 0, parser.TextLen(e.p)), e.p)
+		e.msgs = make([]*engineio.Message, 0, 1+len(e.p.Attachments))
+		e.msgs = append(e.msgs, engineio.NewTextMessage(text))
+		for _, att := range e.p.Attachments {
+			e.msgs = append(e.msgs, engineio.NewBinaryMessage(att))
+		}
+	}
+	return e.msgs
+}
+
+// Broadcast implements Adapter: local delivery.
+func (a *MemoryAdapter) Broadcast(p *parser.Packet, opts *BroadcastOptions) error {
+	enc := encoded{p: p}
+	volatile := opts.Flags.Volatile
+	a.apply(opts, func(s *Socket) {
+		s.deliver(enc.messages(), volatile)
+	})
+	return nil
+}
+
+// BroadcastWithAck implements Adapter: local delivery, with an ack id of this namespace.
+func (a *MemoryAdapter) BroadcastWithAck(ctx context.Context, p *parser.Packet, opts *BroadcastOptions, onClientCount func(int), onAck func(Args)) error {
+	q := *p
+	q.ID = a.ns.NextAckID()
+	enc := encoded{p: &q}
+	fn := func(args Args, err error) {
+		if err == nil && ctx.Err() == nil {
+			onAck(args)
+		}
+	}
+	volatile := opts.Flags.Volatile
+	n := 0
+	a.apply(opts, func(s *Socket) {
+		if volatile && !s.conn.sess.Writable() {
+			return
+		}
+		// Registered before sending, so that no answer can come first.
+		if !s.addAck(q.ID, ctx, fn) {
+			return
+		}
+		if s.deliver(enc.messages(), false) {
+			n++
+		} else {
+			s.removeAck(q.ID)
+		}
+	})
+	onClientCount(n)
+	return nil
+}
+
+// FetchSockets implements Adapter: the local targets.
+func (a *MemoryAdapter) FetchSockets(_ context.Context, opts *BroadcastOptions) ([]SocketInfo, error) {
+	sockets := a.LocalSockets(opts)
+	infos := make([]SocketInfo, 0, len(sockets))
+	for _, s := range sockets {
+		infos = append(infos, s.info())
+	}
+	return infos, nil
+}
+
+// AddSockets implements Adapter: the local targets join rooms.
+func (a *MemoryAdapter) AddSockets(_ context.Context, opts *BroadcastOptions, rooms []string) error {
+	for _, s := range a.LocalSockets(opts) {
+		a.AddAll(s, rooms)
+	}
+	return nil
+}
+
+// DelSockets implements Adapter: the local targets leave rooms.
+func (a *MemoryAdapter) DelSockets(_ context.Context, opts *BroadcastOptions, rooms []string) error {
+	for _, s := range a.LocalSockets(opts) {
+		for _, r := range rooms {
+			a.Del(s, r)
+		}
+	}
+	return nil
+}
+
+// DisconnectSockets implements Adapter: the local targets disconnect.
+func (a *MemoryAdapter) DisconnectSockets(_ context.Context, opts *BroadcastOptions, close bool) error {
+	for _, s := range a.LocalSockets(opts) {
+		s.Disconnect(close)
+	}
+	return nil
+}
+
+// ServerSideEmit implements Adapter: there is no other server.
+func (a *MemoryAdapter) ServerSideEmit(context.Context, *parser.Packet) error { return nil }
+
+// ServerSideEmitWithAck implements Adapter: there is no other server to answer.
+func (a *MemoryAdapter) ServerSideEmitWithAck(context.Context, *parser.Packet) ([]Args, error) {
+	return nil, nil
+}
+
+// ServerCount implements Adapter: one.
+func (a *MemoryAdapter) ServerCount(context.Context) (int, error) { return 1, nil }
+
+// Close implements Adapter.
+func (a *MemoryAdapter) Close() error { return nil }

@@ -1,0 +1,40 @@
+package socketio
+
+import (
+	"time"
+
+	"github.com/tomato-code/realtime/engineio"
+)
+
+// Config configures a Server. The zero value of each field means its default.
+type Config struct {
+	// Engine configures the Engine.IO layer: heartbeat (PingInterval 25s, PingTimeout 20s),
+	// MaxPayload (1,000,000 bytes), transports, CORS, AllowRequest, write queue bound. See
+	// engineio.Config for each default. Its OnOpen is set by the Server and must be nil.
+	Engine engineio.Config
+	// ConnectTimeout closes an Engine.IO session that has joined no namespace this long after
+	// it opened. Default 45s.
+	ConnectTimeout time.Duration
+	// MaxAttachments is the largest number of binary attachments a client packet may
+	// announce; a packet with more closes the connection. Default 10.
+	MaxAttachments int
+	// Adapter makes each namespace's adapter. Default: NewMemoryAdapter (one server).
+	Adapter AdapterFactory
+	// CleanupEmptyChildNamespaces removes a namespace created by a dynamic matcher (OfFunc,
+	// OfRegexp) when its last socket leaves, closing its adapter. Default false: children
+	// stay, as in Node.js.
+	CleanupEmptyChildNamespaces bool
+}
+
+// DefaultConnectTimeout is the ConnectTimeout of a zero Config, socket.io's default.
+const DefaultConnectTimeout = 45 * time.Second
+
+func (c Config) withDefaults() Config {
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = DefaultConnectTimeout
+	}
+	if c.Adapter == nil {
+		c.Adapter = func(ns LocalNamespace) Adapter { return NewMemoryAdapter(ns) }
+	}
+	return c
+}

@@ -1,0 +1,145 @@
+package socketio
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/tomato-code/realtime/engineio"
+)
+
+// Handshake describes how a socket connected: the Engine.IO session's first request and the
+// auth payload of the namespace CONNECT. It is immutable once the socket exists. Its JSON form
+// is the one Node.js socket.io gives socket.handshake (lower-case header names, "issued" in
+// milliseconds), which is what cluster adapters exchange.
+type Handshake struct {
+	// Headers of the first HTTP request of the session.
+	Headers http.Header
+	// Query parameters of that request (EIO, transport, t, and the client's own).
+	Query url.Values
+	// Address is the client's IP address, without port.
+	Address string
+	// Time is when the Engine.IO session was opened.
+	Time time.Time
+	// Secure is true when the session came over TLS.
+	Secure bool
+	// XDomain is true when the request carried an Origin header (a cross-origin request).
+	XDomain bool
+	// URL is the request URI of that request.
+	URL string
+	// Auth is the auth object of the CONNECT packet, {} when the client sent none.
+	Auth json.RawMessage
+}
+
+func newHandshake(info *engineio.HandshakeInfo, auth json.RawMessage) *Handshake {
+	h := &Handshake{Auth: auth}
+	if len(h.Auth) == 0 {
+		h.Auth = json.RawMessage(`{}`)
+	}
+	if info == nil {
+		h.Time = time.Now()
+		return h
+	}
+	h.Headers, h.Query, h.Time, h.Secure, h.URL = info.Header, info.Query, info.Time, info.Secure, info.URL
+	h.Address = info.RemoteAddr
+	if host, _, err := net.SplitHostPort(info.RemoteAddr); err == nil {
+		h.Address = host
+	}
+	h.XDomain = info.Header.Get("Origin") != ""
+	return h
+}
+
+// handshakeJSON is the wire form of Handshake.
+type handshakeJSON struct {
+	Headers map[string]any  `json:"headers"`
+	Time    string          `json:"time"`
+	Address string          `json:"address"`
+	XDomain bool            `json:"xdomain"`
+	Secure  bool            `json:"secure"`
+	Issued  int64           `json:"issued"`
+	URL     string          `json:"url"`
+	Query   map[string]any  `json:"query"`
+	Auth    json.RawMessage `json:"auth"`
+}
+
+// jsDateLayout is JavaScript's Date.prototype.toString in UTC, without the zone name.
+const jsDateLayout = "Mon Jan 02 2006 15:04:05 GMT-0700"
+
+// MarshalJSON encodes h as Node.js socket.io does.
+func (h *Handshake) MarshalJSON() ([]byte, error) {
+	j := handshakeJSON{
+		Headers: make(map[string]any, len(h.Headers)),
+		Time:    h.Time.UTC().Format(jsDateLayout) + " (Coordinated Universal Time)",
+		Address: h.Address,
+		XDomain: h.XDomain,
+		Secure:  h.Secure,
+		Issued:  h.Time.UnixMilli(),
+		URL:     h.URL,
+		Query:   make(map[string]any, len(h.Query)),
+		Auth:    h.Auth,
+	}
+	for k, v := range h.Headers {
+		k = strings.ToLower(k)
+		if k == "set-cookie" {
+			j.Headers[k] = v
+		} else {
+			j.Headers[k] = strings.Join(v, ", ")
+		}
+	}
+	for k, v := range h.Query {
+		if len(v) == 1 {
+			j.Query[k] = v[0]
+		} else {
+			j.Query[k] = v
+		}
+	}
+	if len(j.Auth) == 0 {
+		j.Auth = json.RawMessage(`{}`)
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON decodes the Node.js form (see MarshalJSON); the time comes from "issued".
+func (h *Handshake) UnmarshalJSON(b []byte) error {
+	var j struct {
+		handshakeJSON
+		Headers map[string]json.RawMessage `json:"headers"`
+		Query   map[string]json.RawMessage `json:"query"`
+	}
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*h = Handshake{
+		Headers: make(http.Header, len(j.Headers)),
+		Query:   make(url.Values, len(j.Query)),
+		Address: j.Address,
+		Time:    time.UnixMilli(j.Issued),
+		Secure:  j.Secure,
+		XDomain: j.XDomain,
+		URL:     j.URL,
+		Auth:    j.Auth,
+	}
+	for k, v := range j.Headers {
+		h.Headers[http.CanonicalHeaderKey(k)] = stringList(v)
+	}
+	for k, v := range j.Query {
+		h.Query[k] = stringList(v)
+	}
+	return nil
+}
+
+// stringList reads a JSON string or array of strings; anything else gives its JSON text.
+func stringList(raw json.RawMessage) []string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return []string{s}
+	}
+	var l []string
+	if json.Unmarshal(raw, &l) == nil {
+		return l
+	}
+	return []string{string(raw)}
+}

@@ -1,0 +1,416 @@
+package socketio
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tomato-code/realtime/engineio"
+	"github.com/tomato-code/realtime/socketio/parser"
+)
+
+// EventHandler handles one event of a socket. ack is nil when the client asked for no
+// acknowledgement; otherwise calling it sends the acknowledgement (once).
+type EventHandler func(s *Socket, args Args, ack Ack)
+
+// AnyHandler handles every event of a socket, before its EventHandler.
+type AnyHandler func(s *Socket, event string, args Args, ack Ack)
+
+// Ack sends an acknowledgement with args (encoded as Socket.Emit encodes arguments). Only the
+// first call sends; later calls return ErrAckSent.
+type Ack func(args ...any) error
+
+// Socket states.
+const (
+	stateConnecting int32 = iota // middleware running
+	stateConnected
+	stateDisconnecting // disconnect decided, handlers pending
+	stateDisconnected
+)
+
+// Socket is one client connected to one namespace. A client has one Socket per namespace it
+// joins, all sharing its Engine.IO session. Methods are safe for concurrent use.
+type Socket struct {
+	id    string
+	ns    *Namespace
+	conn  *conn
+	hs    *Handshake
+	state atomic.Int32
+
+	mu              sync.Mutex
+	handlers        map[string]EventHandler
+	anyHandlers     []AnyHandler
+	onDisconnecting []func(reason string)
+	onDisconnect    []func(reason string)
+	acks            map[int64]ackEntry // acknowledgements the client owes
+	ackSweepAt      int                // len(acks) at which expired entries are swept
+	data            any
+
+	// Room membership as the MemoryAdapter keeps it, guarded by memMu (adapter_memory.go).
+	memMu     sync.Mutex
+	memRooms  map[string]struct{}
+	memJoined bool // in the adapter's socket index (its own id room)
+	memLeft   bool
+}
+
+// ackEntry is an acknowledgement the client owes: fn gets its arguments, or ErrDisconnected.
+// An entry whose ctx has ended is dropped at the next sweep.
+type ackEntry struct {
+	ctx context.Context
+	fn  func(Args, error)
+}
+
+func newSocket(ns *Namespace, c *conn, hs *Handshake) *Socket {
+	return &Socket{id: newSocketID(), ns: ns, conn: c, hs: hs}
+}
+
+// newSocketID returns 20 characters of URL-safe base64 from crypto/rand, like socket.io's ids.
+func newSocketID() string {
+	var b [15]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// ID returns the socket id: public, unique, and the name of the socket's own room. It is not
+// the Engine.IO session id.
+func (s *Socket) ID() string { return s.id }
+
+// Namespace returns the socket's namespace.
+func (s *Socket) Namespace() *Namespace { return s.ns }
+
+// Handshake returns how the socket connected.
+func (s *Socket) Handshake() *Handshake { return s.hs }
+
+// Transport returns the current transport of the connection, "polling" or "websocket".
+func (s *Socket) Transport() string { return s.conn.sess.Transport() }
+
+// Connected reports whether the socket is connected: middleware passed, not yet disconnected.
+func (s *Socket) Connected() bool { return s.state.Load() == stateConnected }
+
+// SetData attaches application data to the socket (e.g. the authenticated user).
+// FetchSockets carries its JSON encoding to other servers.
+func (s *Socket) SetData(v any) {
+	s.mu.Lock()
+	s.data = v
+	s.mu.Unlock()
+}
+
+// Data returns what SetData attached, or nil.
+func (s *Socket) Data() any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.data
+}
+
+// On sets the handler of event, replacing any previous one; nil removes it.
+func (s *Socket) On(event string, h EventHandler) {
+	s.mu.Lock()
+	if h == nil {
+		delete(s.handlers, event)
+	} else {
+		if s.handlers == nil {
+			s.handlers = make(map[string]EventHandler)
+		}
+		s.handlers[event] = h
+	}
+	s.mu.Unlock()
+}
+
+// OnAny adds a handler that sees every event, before the event's own handler.
+func (s *Socket) OnAny(h AnyHandler) {
+	s.mu.Lock()
+	s.anyHandlers = append(s.anyHandlers, h)
+	s.mu.Unlock()
+}
+
+// OnDisconnecting adds a handler that runs when the socket is about to disconnect, while it is
+// still in its rooms.
+func (s *Socket) OnDisconnecting(h func(reason string)) {
+	s.mu.Lock()
+	s.onDisconnecting = append(s.onDisconnecting, h)
+	s.mu.Unlock()
+}
+
+// OnDisconnect adds a handler that runs once the socket has disconnected; it is the last
+// handler to run for the socket. reason is one of the Reason constants.
+func (s *Socket) OnDisconnect(h func(reason string)) {
+	s.mu.Lock()
+	s.onDisconnect = append(s.onDisconnect, h)
+	s.mu.Unlock()
+}
+
+// Emit sends an event to the client. Arguments are encoded to JSON: []byte values (at the top
+// level, or inside map[string]any and []any) travel as binary attachments, json.RawMessage
+// is sent as it is, and the values of received Args (Args.Value) go back byte for byte,
+// binary included. Emit queues the packet and returns; it fails with ErrDisconnected after
+// the socket disconnected and ErrReservedEvent for a reserved event name.
+func (s *Socket) Emit(event string, args ...any) error {
+	if parser.IsReserved(event) {
+		return ErrReservedEvent
+	}
+	return s.emit(event, args, parser.NoID)
+}
+
+func (s *Socket) emit(event string, args []any, id int64) error {
+	if s.state.Load() >= stateDisconnecting {
+		return ErrDisconnected
+	}
+	p := parser.Packet{Type: parser.Event, Namespace: s.ns.name, ID: id}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	var err error
+	*buf, p.Attachments, err = parser.AppendEvent((*buf)[:0], nil, event, args...)
+	if err != nil {
+		return err
+	}
+	p.Data = *buf
+	return s.conn.sendPacket(&p)
+}
+
+// EmitWithAck sends an event and waits for the client's acknowledgement, until ctx ends. It
+// returns the acknowledgement's arguments, or ctx's error, or ErrDisconnected when the socket
+// disconnects first. Do not call it on a socket from that socket's own event handler: the
+// acknowledgement arrives on the path the handler is holding (see the package documentation),
+// so wait from another goroutine.
+func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	if parser.IsReserved(event) {
+		return Args{}, ErrReservedEvent
+	}
+	type result struct {
+		args Args
+		err  error
+	}
+	ch := make(chan result, 1)
+	id := s.ns.ackIDs.Add(1) - 1
+	if !s.addAck(id, ctx, func(a Args, err error) { ch <- result{a, err} }) {
+		return Args{}, ErrDisconnected
+	}
+	if err := s.emit(event, args, id); err != nil {
+		s.removeAck(id)
+		return Args{}, err
+	}
+	select {
+	case r := <-ch:
+		return r.args, r.err
+	case <-ctx.Done():
+		s.removeAck(id)
+		return Args{}, ctx.Err()
+	}
+}
+
+// addAck registers an acknowledgement the client owes. It returns false when the socket is
+// already disconnected.
+func (s *Socket) addAck(id int64, ctx context.Context, fn func(Args, error)) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state.Load() >= stateDisconnected {
+		return false
+	}
+	if s.acks == nil {
+		s.acks = make(map[int64]ackEntry)
+		s.ackSweepAt = 16
+	}
+	if len(s.acks) >= s.ackSweepAt {
+		// Clients may never answer; entries whose waiter gave up are dropped here, so the
+		// map stays proportional to the acknowledgements still awaited.
+		for k, e := range s.acks {
+			if e.ctx.Err() != nil {
+				delete(s.acks, k)
+			}
+		}
+		s.ackSweepAt = max(16, 2*len(s.acks))
+	}
+	s.acks[id] = ackEntry{ctx: ctx, fn: fn}
+	return true
+}
+
+func (s *Socket) removeAck(id int64) {
+	s.mu.Lock()
+	delete(s.acks, id)
+	s.mu.Unlock()
+}
+
+// Join adds the socket to rooms.
+func (s *Socket) Join(rooms ...string) { s.ns.adapter.AddAll(s, rooms) }
+
+// Leave removes the socket from room.
+func (s *Socket) Leave(room string) { s.ns.adapter.Del(s, room) }
+
+// Rooms returns the socket's rooms, its own id first.
+func (s *Socket) Rooms() []string { return s.ns.adapter.SocketRooms(s) }
+
+// To returns an operator broadcasting to rooms, leaving this socket out.
+func (s *Socket) To(rooms ...string) BroadcastOperator {
+	return newOperator(s.ns).Except(s.id).To(rooms...)
+}
+
+// In is To.
+func (s *Socket) In(rooms ...string) BroadcastOperator { return s.To(rooms...) }
+
+// Except returns an operator broadcasting to every socket of the namespace but those in rooms
+// and this one.
+func (s *Socket) Except(rooms ...string) BroadcastOperator {
+	return newOperator(s.ns).Except(s.id).Except(rooms...)
+}
+
+// Broadcast returns an operator broadcasting to every socket of the namespace but this one.
+func (s *Socket) Broadcast() BroadcastOperator { return newOperator(s.ns).Except(s.id) }
+
+// Disconnect disconnects the socket from its namespace: the client gets a DISCONNECT, and the
+// socket's disconnect handlers run with reason "server namespace disconnect". With close, the
+// whole connection is closed too, after every socket of the client is disconnected the same
+// way. Disconnect returns at once; when called from another goroutine while one of the
+// client's handlers runs, the disconnect handlers run right after that handler.
+func (s *Socket) Disconnect(close bool) {
+	if close {
+		s.conn.disconnectAll()
+		return
+	}
+	s.serverDisconnect()
+}
+
+func (s *Socket) serverDisconnect() {
+	if !s.state.CompareAndSwap(stateConnected, stateDisconnecting) {
+		return
+	}
+	s.conn.sendPacket(&parser.Packet{Type: parser.Disconnect, Namespace: s.ns.name, ID: parser.NoID})
+	s.conn.submit(task{s: s, reason: ReasonServerNamespaceDisconnect})
+}
+
+// deliver hands encoded messages to the connection, for broadcasts. It reports whether they
+// were queued.
+func (s *Socket) deliver(msgs []*engineio.Message, volatile bool) bool {
+	if s.state.Load() != stateConnected {
+		return false
+	}
+	if volatile && !s.conn.sess.Writable() {
+		return false
+	}
+	return s.conn.sess.Send(msgs...) == nil
+}
+
+// onPacket handles a packet of the client for this socket's namespace. It runs on the
+// connection's handler path.
+func (s *Socket) onPacket(p *parser.Packet) {
+	if s.state.Load() != stateConnected {
+		return // disconnect decided: what the client sent meanwhile is dropped
+	}
+	switch p.Type {
+	case parser.Event, parser.BinaryEvent:
+		s.onEvent(p)
+	case parser.Ack, parser.BinaryAck:
+		s.onAck(p)
+	case parser.Disconnect:
+		if s.state.CompareAndSwap(stateConnected, stateDisconnecting) {
+			s.finishClose(ReasonClientNamespaceDisconnect)
+		}
+	}
+}
+
+func (s *Socket) onEvent(p *parser.Packet) {
+	elems, err := parser.Elements(nil, p.Data)
+	if err != nil || len(elems) == 0 {
+		return // the decoder accepted it, so this does not happen
+	}
+	event, err := parser.EventName(p.Data)
+	if err != nil {
+		return
+	}
+	args := Args{elems: elems[1:], atts: p.Attachments}
+	var ack Ack
+	if p.ID >= 0 {
+		ack = s.ackFunc(p.ID)
+	}
+	s.mu.Lock()
+	anys := s.anyHandlers
+	h := s.handlers[event]
+	s.mu.Unlock()
+	for _, a := range anys {
+		a(s, event, args, ack)
+	}
+	if h != nil {
+		h(s, args, ack)
+	}
+}
+
+func (s *Socket) ackFunc(id int64) Ack {
+	var sent atomic.Bool
+	return func(args ...any) error {
+		if !sent.CompareAndSwap(false, true) {
+			return ErrAckSent
+		}
+		if s.state.Load() >= stateDisconnecting {
+			return ErrDisconnected
+		}
+		p := parser.Packet{Type: parser.Ack, Namespace: s.ns.name, ID: id}
+		buf := getBuffer()
+		defer putBuffer(buf)
+		var err error
+		*buf, p.Attachments, err = parser.AppendArray((*buf)[:0], nil, args...)
+		if err != nil {
+			return err
+		}
+		p.Data = *buf
+		return s.conn.sendPacket(&p)
+	}
+}
+
+func (s *Socket) onAck(p *parser.Packet) {
+	s.mu.Lock()
+	e, ok := s.acks[p.ID]
+	delete(s.acks, p.ID)
+	s.mu.Unlock()
+	if !ok {
+		return // unknown or expired: ignored, as the reference does
+	}
+	var elems []json.RawMessage
+	if p.Data != nil {
+		var err error
+		if elems, err = parser.Elements(nil, p.Data); err != nil {
+			return
+		}
+	}
+	e.fn(Args{elems: elems, atts: p.Attachments}, nil)
+}
+
+// finishClose runs the disconnect sequence of a socket whose state is stateDisconnecting: the
+// disconnecting handlers (rooms still joined), leaving the rooms and the namespace, failing
+// the awaited acknowledgements, then the disconnect handlers. It runs on the connection's
+// handler path.
+func (s *Socket) finishClose(reason string) {
+	s.mu.Lock()
+	before := s.onDisconnecting
+	s.mu.Unlock()
+	for _, h := range before {
+		h(reason)
+	}
+	s.ns.adapter.DelAll(s)
+	s.conn.removeSocket(s)
+	s.mu.Lock()
+	s.state.Store(stateDisconnected)
+	acks := s.acks
+	s.acks = nil
+	after := s.onDisconnect
+	s.mu.Unlock()
+	s.ns.removeSocket(s)
+	for _, e := range acks {
+		e.fn(Args{}, ErrDisconnected)
+	}
+	for _, h := range after {
+		h(reason)
+	}
+}
+
+// buffers for encoding payloads: the encoded packet is copied into a message of exact size.
+var bufferPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+func getBuffer() *[]byte { return bufferPool.Get().(*[]byte) }
+
+func putBuffer(b *[]byte) {
+	if cap(*b) <= 64<<10 {
+		bufferPool.Put(b)
+	}
+}
