@@ -185,14 +185,21 @@ func (srv *Server) writeTimeout() time.Duration {
 // per connection after a large batch.
 const maxBatch = 128
 
-var batchPool = sync.Pool{New: func() any { b := make(net.Buffers, 0, maxBatch); return &b }}
+// writeBatch holds the frames of one vectored write. It is pooled, and WriteTo's receiver is
+// one of its fields, so that a write round allocates nothing.
+type writeBatch struct {
+	frames net.Buffers // backing array, kept
+	vec    net.Buffers // what WriteTo consumes
+}
+
+var batchPool = sync.Pool{New: func() any { return &writeBatch{frames: make(net.Buffers, 0, maxBatch)} }}
 
 // flushWebSocket is the writer: it runs while the queue is not empty and writes everything
 // pending with one vectored write per round, then exits, so an idle connection holds no
 // goroutine for writing.
 func (s *Session) flushWebSocket() {
-	bp := batchPool.Get().(*net.Buffers)
-	defer batchPool.Put(bp)
+	wb := batchPool.Get().(*writeBatch)
+	defer batchPool.Put(wb)
 	for {
 		s.mu.Lock()
 		c := s.ws
@@ -209,11 +216,11 @@ func (s *Session) flushWebSocket() {
 			}
 			return
 		}
-		bufs := (*bp)[:0]
+		frames := wb.frames[:0]
 		k := min(len(s.queue), maxBatch)
 		n := 0
 		for _, m := range s.queue[:k] {
-			bufs = append(bufs, m.wsFrame())
+			frames = append(frames, m.wsFrame())
 			n += m.size()
 		}
 		rest := copy(s.queue, s.queue[k:])
@@ -222,10 +229,10 @@ func (s *Session) flushWebSocket() {
 		s.queued -= n
 		s.mu.Unlock()
 
-		*bp = bufs
+		wb.frames, wb.vec = frames, frames
 		c.conn.SetWriteDeadline(time.Now().Add(s.srv.writeTimeout()))
-		_, err := bufs.WriteTo(c.conn) // consumes its copy of the slice header, not *bp
-		clear(*bp)
+		_, err := wb.vec.WriteTo(c.conn)
+		clear(frames) // drop the references to the messages' frames
 		if err != nil {
 			s.mu.Lock()
 			s.writing = false

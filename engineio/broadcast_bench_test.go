@@ -1,0 +1,244 @@
+package engineio
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// sink counts the frames written by many discardConns and signals when a target is reached,
+// so that a benchmark can stop its clock when every recipient's writer has finished.
+type sink struct {
+	frames atomic.Int64
+	target atomic.Int64
+	done   chan struct{}
+}
+
+// discardConn is a net.Conn behind the same seam as a TCP connection: the session writes to
+// it through its normal writer, and reads block until Close.
+type discardConn struct {
+	sink      *sink
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+func (c *discardConn) Read([]byte) (int, error) { <-c.closed; return 0, net.ErrClosed }
+func (c *discardConn) Write(p []byte) (int, error) {
+	if c.sink.frames.Add(1) == c.sink.target.Load() {
+		c.sink.done <- struct{}{}
+	}
+	return len(p), nil
+}
+func (c *discardConn) Close() error                     { c.closeOnce.Do(func() { close(c.closed) }); return nil }
+func (c *discardConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
+func (c *discardConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
+func (c *discardConn) SetDeadline(time.Time) error      { return nil }
+func (c *discardConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *discardConn) SetWriteDeadline(time.Time) error { return nil }
+
+// newDiscardSessions opens n websocket sessions on discardConns and waits until their open
+// packets are written.
+func newDiscardSessions(tb testing.TB, srv *Server, n int, sk *sink) []*Session {
+	req := httptest.NewRequest("GET", "/engine.io/?EIO=4&transport=websocket", nil)
+	q := url.Values{"EIO": {"4"}, "transport": {"websocket"}}
+	sessions := make([]*Session, n)
+	sk.target.Store(int64(n))
+	for i := range sessions {
+		c := &discardConn{sink: sk, closed: make(chan struct{})}
+		s := srv.newSession(req, q, TransportWebSocket, &wsConn{conn: c, rd: newFrameReader(c, nil, srv.cfg.MaxPayload)})
+		s.mu.Lock()
+		s.kickLocked()
+		s.mu.Unlock()
+		sessions[i] = s
+	}
+	<-sk.done
+	return sessions
+}
+
+func newBenchServer() *Server {
+	return NewServer(Config{
+		PingInterval: time.Hour,
+		OnOpen:       func(*Session) SessionHandler { return nil },
+	})
+}
+
+// BenchmarkBroadcast sends one shared Message to every session, as a room broadcast does, and
+// stops the clock when every session's writer has written it. ns/recipient is the cost of one
+// delivery; allocs/op must not grow with the number of recipients.
+func BenchmarkBroadcast(b *testing.B) {
+	payload := []byte(`2["order:update",{"id":"64f1c2","status":"preparing","eta":1200}]`)
+	for _, n := range []int{1_000, 10_000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			srv := newBenchServer()
+			sk := &sink{done: make(chan struct{}, 1)}
+			sessions := newDiscardSessions(b, srv, n, sk)
+			defer func() {
+				for _, s := range sessions {
+					s.terminate(ReasonServerShutdown, nil, msgClose, false)
+				}
+			}()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				sk.target.Add(int64(n))
+				m := NewTextMessage(payload)
+				for _, s := range sessions {
+					if err := s.Send(m); err != nil {
+						b.Fatal(err)
+					}
+				}
+				<-sk.done
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/recipient")
+		})
+	}
+}
+
+// BenchmarkSendBurst measures one session receiving many messages at once: the writer drains
+// them with vectored writes of up to maxBatch frames.
+func BenchmarkSendBurst(b *testing.B) {
+	srv := newBenchServer()
+	sk := &sink{done: make(chan struct{}, 1)}
+	s := newDiscardSessions(b, srv, 1, sk)[0]
+	defer s.terminate(ReasonServerShutdown, nil, msgClose, false)
+	msgs := make([]*Message, 100)
+	for i := range msgs {
+		msgs[i] = NewTextMessage([]byte(`2["tick",` + strconv.Itoa(i) + `]`))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		sk.target.Add(int64(len(msgs)))
+		for _, m := range msgs {
+			s.Send(m)
+		}
+		<-sk.done
+	}
+}
+
+func BenchmarkMessageEncoding(b *testing.B) {
+	payload := []byte(`2["order:update",{"id":"64f1c2","status":"preparing","eta":1200}]`)
+	b.Run("websocket", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			NewTextMessage(payload).wsFrame()
+		}
+	})
+	b.Run("polling-binary", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			NewBinaryMessage(payload).pollRecord()
+		}
+	})
+}
+
+// BenchmarkIdleWebSocketMemory opens idle websocket sessions over real loopback TCP, from a
+// child process so that the clients' memory is not counted, and reports the server's heap and
+// stack growth per connection.
+func BenchmarkIdleWebSocketMemory(b *testing.B) {
+	const n = 2000
+	for i := 0; i < b.N; i++ {
+		perConn, goroutines := measureIdleMemory(b, n)
+		b.ReportMetric(perConn, "bytes/conn")
+		b.ReportMetric(goroutines, "goroutines/conn")
+	}
+}
+
+func measureIdleMemory(tb testing.TB, n int) (bytesPerConn, goroutinesPerConn float64) {
+	srv := NewServer(Config{PingInterval: time.Hour, OnOpen: func(*Session) SessionHandler { return nil }})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	defer func() {
+		for srv.SessionCount() > 0 {
+			srv.sessions.Range(func(_, v any) bool {
+				v.(*Session).terminate(ReasonServerShutdown, nil, msgClose, false)
+				return true
+			})
+		}
+	}()
+
+	before := memInUse()
+	g0 := runtime.NumGoroutine()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestIdleClientsHelper$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "ENGINEIO_IDLE_CLIENTS="+hs.Listener.Addr().String()+","+strconv.Itoa(n))
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer stdin.Close()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "ready") {
+		tb.Fatalf("client process: %q %v", line, err)
+	}
+	if c := srv.SessionCount(); c != n {
+		tb.Fatalf("%d sessions, want %d", c, n)
+	}
+	after := memInUse()
+	g1 := runtime.NumGoroutine()
+	return float64(after-before) / float64(n), float64(g1-g0) / float64(n)
+}
+
+// memInUse returns heap and stack in use after a full collection.
+func memInUse() uint64 {
+	var m runtime.MemStats
+	for range 2 {
+		runtime.GC()
+	}
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc + m.StackInuse
+}
+
+// TestIdleClientsHelper is the client process of BenchmarkIdleWebSocketMemory: it opens the
+// websocket sessions, reads their open packets, says "ready" and holds them until stdin closes.
+func TestIdleClientsHelper(t *testing.T) {
+	spec := os.Getenv("ENGINEIO_IDLE_CLIENTS")
+	if spec == "" {
+		t.Skip("client process of BenchmarkIdleWebSocketMemory")
+	}
+	addr, count, _ := strings.Cut(spec, ",")
+	n, _ := strconv.Atoi(count)
+	conns := make([]net.Conn, 0, n)
+	for range n {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", addr)
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != 101 {
+			t.Fatalf("upgrade: %v %v", resp, err)
+		}
+		// The open packet: a text frame of under 126 bytes.
+		var hdr [2]byte
+		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(br, make([]byte, hdr[1]&0x7f)); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	fmt.Println("ready")
+	io.Copy(io.Discard, os.Stdin)
+	for _, c := range conns {
+		c.Close()
+	}
+}
