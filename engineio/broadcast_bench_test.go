@@ -149,15 +149,19 @@ func BenchmarkMessageEncoding(b *testing.B) {
 // child process so that the clients' memory is not counted, and reports the server's heap and
 // stack growth per connection.
 func BenchmarkIdleWebSocketMemory(b *testing.B) {
-	const n = 2000
+	const n = 2000.0
 	for i := 0; i < b.N; i++ {
-		perConn, goroutines := measureIdleMemory(b, n)
-		b.ReportMetric(perConn, "bytes/conn")
-		b.ReportMetric(goroutines, "goroutines/conn")
+		m := measureIdleMemory(b, int(n))
+		b.ReportMetric(float64(m.heap+m.stack)/n, "bytes/conn")
+		b.ReportMetric(float64(m.heap)/n, "heap-bytes/conn")
+		b.ReportMetric(float64(m.stack)/n, "stack-bytes/conn")
+		b.ReportMetric(float64(m.goroutines)/n, "goroutines/conn")
 	}
 }
 
-func measureIdleMemory(tb testing.TB, n int) (bytesPerConn, goroutinesPerConn float64) {
+type memDelta struct{ heap, stack, goroutines int64 }
+
+func measureIdleMemory(tb testing.TB, n int) memDelta {
 	srv := NewServer(Config{PingInterval: time.Hour, OnOpen: func(*Session) SessionHandler { return nil }})
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
@@ -191,17 +195,21 @@ func measureIdleMemory(tb testing.TB, n int) (bytesPerConn, goroutinesPerConn fl
 	}
 	after := memInUse()
 	g1 := runtime.NumGoroutine()
-	return float64(after-before) / float64(n), float64(g1-g0) / float64(n)
+	return memDelta{
+		heap:       int64(after.HeapAlloc) - int64(before.HeapAlloc),
+		stack:      int64(after.StackInuse) - int64(before.StackInuse),
+		goroutines: int64(g1 - g0),
+	}
 }
 
-// memInUse returns heap and stack in use after a full collection.
-func memInUse() uint64 {
+// memInUse returns the memory statistics after full collections.
+func memInUse() runtime.MemStats {
 	var m runtime.MemStats
 	for range 2 {
 		runtime.GC()
 	}
 	runtime.ReadMemStats(&m)
-	return m.HeapAlloc + m.StackInuse
+	return m
 }
 
 // TestIdleClientsHelper is the client process of BenchmarkIdleWebSocketMemory: it opens the
