@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func addSeeds(f *testing.F) {
@@ -78,6 +79,9 @@ func FuzzFromJSON(f *testing.F) {
 		out, err := ToJSON(v)
 		if err != nil {
 			t.Fatalf("ToJSON: %v", err)
+		}
+		if !utf8.Valid(b) {
+			return // repaired as Node repairs it (WHATWG), not as encoding/json does
 		}
 		var x, y any
 		if json.Unmarshal(b, &x) != nil {

@@ -26,6 +26,10 @@ type Packet struct {
 	Data json.RawMessage
 	// Attachments are the binary values of Data, in placeholder order.
 	Attachments [][]byte
+	// Values, when not nil, is the data as values (see Decode) and is encoded instead of
+	// Data and Attachments. It can hold what Socket.IO JSON cannot, such as a Timestamp
+	// (a JavaScript Date). Decoders leave it nil.
+	Values []any
 }
 
 // Flags are the broadcast flags. Only the flags that are set are written; unknown flags of
@@ -86,12 +90,15 @@ func appendBroadcast(dst []byte, b Broadcast, emitterOrder bool) ([]byte, error)
 
 // packetValue converts a Packet to the map Node publishes: {type: 2, data, nsp}.
 func packetValue(p Packet) (Map, error) {
-	data, err := FromSocketIO(p.Data, p.Attachments)
-	if err != nil {
-		return nil, err
-	}
-	if _, ok := data.([]any); !ok {
-		return nil, malformed("packet data is not a JSON array")
+	var data any = p.Values
+	if p.Values == nil {
+		var err error
+		if data, err = FromSocketIO(p.Data, p.Attachments); err != nil {
+			return nil, err
+		}
+		if _, ok := data.([]any); !ok {
+			return nil, malformed("packet data is not a JSON array")
+		}
 	}
 	nsp := p.Nsp
 	if nsp == "" {
