@@ -93,7 +93,9 @@ func TestBytesMatchNodeEmitter(t *testing.T) {
 				return e.In("user:u1").Except("vip").DisconnectSockets(ctx, true)
 			}},
 		{map[string]any{"op": "disconnectSockets", "nsp": "/orders"},
-			func(ctx context.Context, e *emitter.Emitter) error { return e.Of("/orders").DisconnectSockets(ctx, false) }},
+			func(ctx context.Context, e *emitter.Emitter) error {
+				return e.Of("/orders").DisconnectSockets(ctx, false)
+			}},
 		{map[string]any{"op": "serverSideEmit", "event": "plain-servers", "args": []any{"from-emitter", map[string]any{"n": 1}, bin}},
 			func(ctx context.Context, e *emitter.Emitter) error {
 				return e.ServerSideEmit(ctx, "plain-servers", "from-emitter", map[string]any{"n": 1}, []byte{1, 2, 3, 0xff})
