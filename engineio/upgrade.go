@@ -67,8 +67,8 @@ func (s *Session) completeUpgrade(c *wsConn) {
 	s.websocket = true
 	s.ws = c
 	s.wakePollLocked() // a GET still pending ends with a noop
-	if len(s.queue) > 0 {
-		s.kickLocked()
+	if len(s.queue) > 0 || s.state == stateClosing {
+		s.kickLocked() // the writer also finishes a graceful close that waited for a GET
 	}
 	s.mu.Unlock()
 }
