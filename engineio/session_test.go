@@ -16,7 +16,7 @@ type funcHandler struct {
 	onClose   func(string, error)
 }
 
-func (h funcHandler) OnMessage(d []byte, b bool)   { h.onMessage(d, b) }
+func (h funcHandler) OnMessage(d []byte, b bool)  { h.onMessage(d, b) }
 func (h funcHandler) OnClose(r string, err error) { h.onClose(r, err) }
 
 // OnOpen may send and close: the open packet still comes first, and OnClose after OnOpen.
