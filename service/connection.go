@@ -1,0 +1,139 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/tomato-code/realtime/service/auth"
+	"github.com/tomato-code/realtime/service/config"
+	"github.com/tomato-code/realtime/service/metrics"
+	"github.com/tomato-code/realtime/socketio"
+)
+
+// socketData is what a socket carries about its user. Its JSON form is the one the Node.js
+// reference service keeps in socket.data, so that FetchSockets answers mix in a cluster.
+type socketData struct {
+	UserID       string `json:"userId"`
+	RestaurantID string `json:"restaurantId,omitempty"`
+	ConnectedAt  string `json:"connectedAt"`
+}
+
+// Room names of the room rules.
+func userRoom(id string) string       { return "user:" + id }
+func restaurantRoom(id string) string { return "restaurant:" + id }
+func orderRoom(id string) string      { return "order:" + id }
+
+// singleSessionTimeout bounds the cluster-wide disconnect of a user's older sockets.
+const singleSessionTimeout = 5 * time.Second
+
+// setupNamespace gives a namespace the service's authentication and room rules. Every
+// namespace of NAMESPACES gets the same.
+func (s *Service) setupNamespace(ns *socketio.Namespace) {
+	name := ns.Name()
+	ns.Use(func(sock *socketio.Socket) error {
+		id, err := s.verifier.VerifyAuth(sock.Handshake().Auth)
+		if err != nil {
+			reason := metrics.RefusedInvalidToken
+			if errors.Is(err, auth.ErrNoToken) {
+				reason = metrics.RefusedNoToken
+			}
+			s.metrics.ConnectRefused(name, reason)
+			s.log.Info("connect refused", "namespace", name, "error", err.Error(), "reason", auth.Reason(err),
+				"address", sock.Handshake().Address)
+			return err // its text, "Authentication error" or "Invalid token", is the client's connect_error
+		}
+		sock.SetData(&socketData{UserID: id.UserID, RestaurantID: id.RestaurantID, ConnectedAt: time.Now().UTC().Format(time.RFC3339Nano)})
+		return nil
+	})
+	ns.OnConnection(func(sock *socketio.Socket) { s.onConnect(ns, sock) })
+}
+
+func (s *Service) onConnect(ns *socketio.Namespace, sock *socketio.Socket) {
+	d := sock.Data().(*socketData)
+	name := ns.Name()
+	if s.cfg.SingleSession == config.SingleSessionReplace {
+		// Before joining the user's room, so that the new socket is not among those replaced.
+		ctx, cancel := context.WithTimeout(context.Background(), singleSessionTimeout)
+		err := ns.In(userRoom(d.UserID)).DisconnectSockets(ctx, false)
+		cancel()
+		if err != nil {
+			s.log.Warn("single session: disconnecting older sockets failed", "user", d.UserID, "error", err)
+		}
+	}
+	rooms := []string{userRoom(d.UserID)}
+	if d.RestaurantID != "" {
+		rooms = append(rooms, restaurantRoom(d.RestaurantID))
+	}
+	sock.Join(rooms...)
+	s.metrics.Connected(name)
+	s.log.Info("connect", "namespace", name, "socket", sock.ID(), "user", d.UserID, "restaurant", d.RestaurantID,
+		"transport", sock.Transport(), "address", sock.Handshake().Address)
+
+	sock.OnAny(func(sock *socketio.Socket, event string, args socketio.Args, ack socketio.Ack) {
+		s.metrics.EventReceived(name)
+		if s.log.Enabled(context.Background(), slog.LevelDebug) {
+			s.log.Debug("event in", "namespace", name, "socket", sock.ID(), "user", d.UserID, "event", event,
+				"args", args.String(), "ack", ack != nil)
+		}
+	})
+	sock.On("join_order", func(sock *socketio.Socket, args socketio.Args, ack socketio.Ack) {
+		s.orderRoom(sock, args, ack, true)
+	})
+	sock.On("leave_order", func(sock *socketio.Socket, args socketio.Args, ack socketio.Ack) {
+		s.orderRoom(sock, args, ack, false)
+	})
+	sock.OnDisconnect(func(reason string) {
+		s.metrics.Disconnected(name, reason)
+		if reason == socketio.ReasonWriteQueueFull {
+			s.metrics.WriteQueueDrop(metrics.DropSessionClosed)
+		}
+		s.log.Info("disconnect", "namespace", name, "socket", sock.ID(), "user", d.UserID, "reason", reason)
+	})
+}
+
+// orderResult is the acknowledgement of join_order and leave_order, as the reference sends it.
+type orderResult struct {
+	Success bool   `json:"success"`
+	Message string `json:"message,omitempty"`
+}
+
+// orderRoom serves the client events join_order(orderId, ack?) and leave_order(orderId, ack?)
+// of the reference service: the socket joins or leaves order:{orderId}. Any authenticated user
+// may join any order room, as in the reference; backends that must check ownership make
+// sockets join through POST /api/v1/internal/rooms/join instead.
+func (s *Service) orderRoom(sock *socketio.Socket, args socketio.Args, ack socketio.Ack, join bool) {
+	id, ok := orderID(args.Raw(0))
+	if !ok {
+		if ack != nil {
+			_ = ack(orderResult{Message: "orderId is required"})
+		}
+		return
+	}
+	if join {
+		sock.Join(orderRoom(id))
+	} else {
+		sock.Leave(orderRoom(id))
+	}
+	if ack != nil {
+		_ = ack(orderResult{Success: true})
+	}
+}
+
+// orderID accepts a non-empty string or a number, as the reference does.
+func orderID(raw json.RawMessage) (string, bool) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		return s, s != ""
+	}
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err == nil {
+		if f, err := strconv.ParseFloat(string(n), 64); err == nil {
+			return strconv.FormatFloat(f, 'f', -1, 64), true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,123 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/tomato-code/realtime/service/api"
+	"github.com/tomato-code/realtime/service/metrics"
+	"github.com/tomato-code/realtime/socketio"
+)
+
+// hub performs the internal API's operations on the Socket.IO server (api.Hub).
+type hub struct {
+	io      *socketio.Server
+	log     *slog.Logger
+	metrics *metrics.Metrics
+}
+
+func (h *hub) operator(t api.Target) socketio.BroadcastOperator {
+	return h.io.Of(t.Namespace).To(t.Rooms...).Except(t.Except...)
+}
+
+func values(args []json.RawMessage) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		out[i] = a
+	}
+	return out
+}
+
+func (h *hub) logOut(t api.Target, event string, args []json.RawMessage, volatile bool, ack time.Duration) {
+	if !h.log.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	payload := "[]"
+	if len(args) > 0 {
+		payload = string(args[0])
+	}
+	h.log.Debug("event out", "namespace", t.Namespace, "event", event, "rooms", t.Rooms, "except", t.Except,
+		"volatile", volatile, "ackTimeout", ack, "payload", payload)
+}
+
+// Emit implements api.Hub.
+func (h *hub) Emit(_ context.Context, t api.Target, event string, args []json.RawMessage, volatile bool) error {
+	op := h.operator(t)
+	if volatile {
+		op = op.Volatile()
+	}
+	h.logOut(t, event, args, volatile, 0)
+	return op.Emit(event, values(args)...)
+}
+
+// EmitWithAck implements api.Hub. The operator's EmitWithAck blocks until the answers are in,
+// so it runs on its own goroutine; the packets are queued as soon as it starts.
+func (h *hub) EmitWithAck(ctx context.Context, t api.Target, event string, args []json.RawMessage, volatile bool, timeout time.Duration, done func(api.AckResult)) error {
+	op := h.operator(t)
+	if volatile {
+		op = op.Volatile()
+	}
+	h.logOut(t, event, args, volatile, timeout)
+	go func() {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		acks, err := op.EmitWithAck(ctx, event, values(args)...)
+		res := api.AckResult{Responses: make([]json.RawMessage, 0, len(acks)), TimedOut: err != nil}
+		if err != nil && !errors.Is(err, socketio.ErrAckTimeout) {
+			h.log.Warn("emit with ack failed", "event", event, "error", err)
+		}
+		for _, a := range acks {
+			// The first argument of each client's callback, as Node.js collects them.
+			first := a.Raw(0)
+			if first == nil {
+				first = json.RawMessage("null")
+			}
+			res.Responses = append(res.Responses, first)
+		}
+		done(res)
+	}()
+	return nil
+}
+
+// Join implements api.Hub.
+func (h *hub) Join(ctx context.Context, t api.Target, rooms []string) error {
+	return h.operator(t).SocketsJoin(ctx, rooms...)
+}
+
+// Leave implements api.Hub.
+func (h *hub) Leave(ctx context.Context, t api.Target, rooms []string) error {
+	return h.operator(t).SocketsLeave(ctx, rooms...)
+}
+
+// Disconnect implements api.Hub.
+func (h *hub) Disconnect(ctx context.Context, t api.Target, close bool) error {
+	return h.operator(t).DisconnectSockets(ctx, close)
+}
+
+// Sockets implements api.Hub. The transport is known for this node's sockets only.
+func (h *hub) Sockets(ctx context.Context, t api.Target) ([]api.SocketInfo, error) {
+	found, err := h.operator(t).FetchSockets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ns := h.io.Of(t.Namespace)
+	out := make([]api.SocketInfo, 0, len(found))
+	for _, rs := range found {
+		var d socketData
+		_ = rs.DecodeData(&d)
+		info := api.SocketInfo{ID: rs.ID, UserID: d.UserID, RestaurantID: d.RestaurantID, Rooms: rs.Rooms}
+		if at, err := time.Parse(time.RFC3339Nano, d.ConnectedAt); err == nil {
+			info.ConnectedAt = at
+		} else if rs.Handshake != nil {
+			info.ConnectedAt = rs.Handshake.Time
+		}
+		if local, ok := ns.Socket(rs.ID); ok {
+			info.Transport = local.Transport()
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}

@@ -1,0 +1,321 @@
+// Package service is the Realtime Service: a Socket.IO server whose clients authenticate with a
+// JWT, join their rooms by rule (user:{id}, restaurant:{restaurantId}), and receive the events
+// that backends emit through the internal HTTP API; with health and readiness probes,
+// Prometheus metrics, structured logs and a paced drain on shutdown.
+//
+// cmd/realtime builds a config.Config and calls New and Run. The pieces live in their own
+// packages: config (settings), auth (tokens), api (the internal API), metrics, devpage.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/tomato-code/realtime/engineio"
+	"github.com/tomato-code/realtime/service/api"
+	"github.com/tomato-code/realtime/service/auth"
+	"github.com/tomato-code/realtime/service/config"
+	"github.com/tomato-code/realtime/service/devpage"
+	"github.com/tomato-code/realtime/service/metrics"
+	"github.com/tomato-code/realtime/socketio"
+)
+
+// Options are what the caller adds to the configuration.
+type Options struct {
+	// Adapter, when set, makes each namespace's adapter instead of the in-memory one: the
+	// Redis adapter when REDIS_URL is set.
+	Adapter socketio.AdapterFactory
+	// AdapterState reports the adapter's health to /health and /ready. Default: the in-memory
+	// adapter, always ready.
+	AdapterState AdapterState
+	// Stdout receives the "listening on PORT" line (and "internal API listening on ADDR")
+	// that scripts and tests wait for. Default os.Stdout.
+	Stdout io.Writer
+	// Metrics, when set, is used instead of a fresh set (tests).
+	Metrics *metrics.Metrics
+}
+
+// Service is one node of the Realtime Service.
+type Service struct {
+	cfg        *config.Config
+	opts       Options
+	log        *slog.Logger
+	metrics    *metrics.Metrics
+	verifier   *auth.Verifier
+	io         *socketio.Server
+	api        *api.Handler
+	probes     *probes
+	conns      *conns
+	namespaces []string
+	draining   atomic.Bool
+}
+
+// New builds the service for cfg, which must have passed cfg.Validate.
+func New(cfg *config.Config, log *slog.Logger, opts Options) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.RedisURL != "" && opts.Adapter == nil {
+		return nil, errors.New("REDIS_URL is set but no Redis adapter was given to the service")
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	if opts.AdapterState == nil {
+		opts.AdapterState = memoryAdapter{}
+	}
+	s := &Service{cfg: cfg, opts: opts, log: log, metrics: opts.Metrics, conns: newConns()}
+	if s.metrics == nil {
+		s.metrics = metrics.New()
+	}
+	var err error
+	if s.verifier, err = newVerifier(cfg); err != nil {
+		return nil, err
+	}
+	s.namespaces = append([]string{"/"}, cfg.Namespaces...)
+
+	factory := opts.Adapter
+	if factory == nil {
+		factory = func(ns socketio.LocalNamespace) socketio.Adapter { return socketio.NewMemoryAdapter(ns) }
+	}
+	s.io = socketio.NewServer(socketio.Config{
+		Engine: engineio.Config{
+			PingInterval: cfg.PingInterval,
+			PingTimeout:  cfg.PingTimeout,
+			CORS:         corsFor(cfg),
+			AllowRequest: s.allowRequest,
+		},
+		Adapter: s.instrument(factory),
+	})
+	for _, name := range s.namespaces {
+		s.setupNamespace(s.io.Of(name))
+	}
+
+	s.api = api.New(api.Config{
+		Hub:        &hub{io: s.io, log: log, metrics: s.metrics},
+		Key:        cfg.InternalServiceKey,
+		Namespaces: cfg.Namespaces,
+		MaxBody:    cfg.APIMaxBody,
+		Logger:     log,
+		Observe:    s.metrics.APIRequest,
+	})
+	s.probes = &probes{
+		started:     time.Now(),
+		draining:    &s.draining,
+		connections: func() int { return s.io.Of("/").SocketCount() },
+		adapter:     opts.AdapterState,
+	}
+	return s, nil
+}
+
+func newVerifier(cfg *config.Config) (*auth.Verifier, error) {
+	if cfg.JWTPublicKeyFile != "" {
+		data, err := os.ReadFile(cfg.JWTPublicKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("JWT_PUBLIC_KEY_FILE: %w", err)
+		}
+		key, err := auth.ParsePublicKey(data)
+		if err != nil {
+			return nil, fmt.Errorf("JWT_PUBLIC_KEY_FILE %s: %w", cfg.JWTPublicKeyFile, err)
+		}
+		return auth.NewVerifier(auth.Config{PublicKey: key})
+	}
+	return auth.NewVerifier(auth.Config{Secret: []byte(cfg.JWTSecret)})
+}
+
+// corsFor maps FRONTEND_URL to the Engine.IO CORS settings: the listed origins with
+// credentials, or any origin without credentials when unset (what the `cors` package does).
+func corsFor(cfg *config.Config) *engineio.CORS {
+	if len(cfg.FrontendURLs) == 0 {
+		return &engineio.CORS{Origins: []string{"*"}}
+	}
+	return &engineio.CORS{Origins: cfg.FrontendURLs, Credentials: true}
+}
+
+// sessionCloseTimeout bounds the wait for Engine.IO sessions to close at the end of a drain.
+const sessionCloseTimeout = 3 * time.Second
+
+// errDraining refuses new Engine.IO sessions while the node drains; the client retries, and
+// the load balancer, seeing /ready fail, sends it to another node.
+var errDraining = errors.New("server is shutting down, reconnect to another node")
+
+func (s *Service) allowRequest(*http.Request) error {
+	if s.draining.Load() {
+		return errDraining
+	}
+	return nil
+}
+
+// Handler returns the handler of the main listener: Socket.IO, probes, metrics, the internal
+// API (unless INTERNAL_ADDR moves it) and the test page (dev mode or DEV_PAGE).
+func (s *Service) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", s.io)
+	s.handleProbes(mux)
+	if s.cfg.InternalAddr == "" {
+		mux.Handle(api.Prefix, s.api)
+	}
+	if s.cfg.Dev || s.cfg.DevPage {
+		mux.Handle("/", s.devPage())
+	} else {
+		mux.HandleFunc("/", notFound)
+	}
+	return mux
+}
+
+// InternalHandler returns the handler of the INTERNAL_ADDR listener: the API, probes, metrics.
+func (s *Service) InternalHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(api.Prefix, s.api)
+	s.handleProbes(mux)
+	mux.HandleFunc("/", notFound)
+	return mux
+}
+
+func (s *Service) handleProbes(mux *http.ServeMux) {
+	mux.HandleFunc("/health", s.probes.health)
+	mux.HandleFunc("/ready", s.probes.ready)
+	mux.Handle("/metrics", s.metrics.Handler())
+}
+
+func notFound(w http.ResponseWriter, _ *http.Request) {
+	writeProbe(w, http.StatusNotFound, map[string]string{"message": "Not found"})
+}
+
+// DevUserID is the user of dev mode's example token.
+const DevUserID = "dev-user"
+
+func (s *Service) devPage() http.Handler {
+	cfg := devpage.Config{Dev: s.cfg.Dev, Namespaces: s.namespaces, APIOnThisOrigin: s.cfg.InternalAddr == "",
+		UserRoom: "user:" + DevUserID}
+	if s.cfg.Dev {
+		cfg.Key = s.cfg.InternalServiceKey
+		if tok, err := s.DevToken(); err == nil {
+			cfg.Token = tok
+		}
+	}
+	return devpage.Handler(cfg)
+}
+
+// DevToken mints dev mode's example token: user DevUserID, valid 24 hours. It needs JWT_SECRET.
+func (s *Service) DevToken() (string, error) {
+	return auth.MintHS256([]byte(s.cfg.JWTSecret), auth.MintOptions{UserID: DevUserID, TTL: 24 * time.Hour})
+}
+
+// Addrs are the addresses the service listens on, known once Run started listening.
+type Addrs struct {
+	Main     net.Addr
+	Internal net.Addr // nil without INTERNAL_ADDR
+}
+
+// Run listens and serves until ctx ends, then drains (see drain) and returns nil once
+// everything is closed. ready, when not nil, is called once the listeners are open.
+func (s *Service) Run(ctx context.Context, ready func(Addrs)) error {
+	mainLn, err := net.Listen("tcp", s.cfg.ListenAddr())
+	if err != nil {
+		return fmt.Errorf("listen on %s (HOST/PORT): %w", s.cfg.ListenAddr(), err)
+	}
+	errorLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
+	mainSrv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ConnState:         s.conns.connState,
+		ErrorLog:          errorLog,
+	}
+	servers := []*http.Server{mainSrv}
+	addrs := Addrs{Main: mainLn.Addr()}
+	errc := make(chan error, 2)
+	go func() { errc <- mainSrv.Serve(s.conns.listener(mainLn)) }()
+
+	if s.cfg.InternalAddr != "" {
+		internalLn, err := net.Listen("tcp", s.cfg.InternalAddr)
+		if err != nil {
+			mainSrv.Close()
+			return fmt.Errorf("listen on %s (INTERNAL_ADDR): %w", s.cfg.InternalAddr, err)
+		}
+		internalSrv := &http.Server{Handler: s.InternalHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: errorLog}
+		servers = append(servers, internalSrv)
+		addrs.Internal = internalLn.Addr()
+		go func() { errc <- internalSrv.Serve(internalLn) }()
+	}
+
+	port := mainLn.Addr().(*net.TCPAddr).Port
+	s.log.Info("listening", "addr", mainLn.Addr().String(), "internalAddr", fmt.Sprint(addrs.Internal),
+		"namespaces", s.namespaces, "adapter", s.opts.AdapterState.Name(), "auth", s.verifier.Algorithm())
+	if addrs.Internal != nil {
+		fmt.Fprintf(s.opts.Stdout, "internal API listening on %s\n", addrs.Internal)
+	}
+	fmt.Fprintf(s.opts.Stdout, "listening on %d\n", port)
+	if ready != nil {
+		ready(addrs)
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		s.log.Error("server failed", "error", err)
+		s.drain(servers)
+		return err
+	}
+	return s.drain(servers)
+}
+
+// drain shuts the node down so that clients move to other nodes smoothly:
+//
+//  1. /ready answers 503 and new Engine.IO sessions are refused;
+//  2. websocket clients are disconnected in batches spread over DRAIN_DURATION (their TCP
+//     connection is closed: socket.io-client sees "transport close" and reconnects, to another
+//     node once the load balancer has noticed /ready);
+//  3. the remaining sessions (polling clients, sessions that joined no namespace) are closed;
+//  4. the HTTP servers stop accepting and wait up to SHUTDOWN_TIMEOUT for in-flight requests,
+//     internal API calls included;
+//  5. the adapters are closed.
+func (s *Service) drain(servers []*http.Server) error {
+	s.draining.Store(true)
+	s.metrics.SetDraining(true)
+	ws := s.conns.websockets()
+	s.log.Info("draining", "websockets", len(ws), "sessions", s.io.Engine().SessionCount(), "duration", s.cfg.DrainDuration.String())
+	start := time.Now()
+
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.DrainDuration+s.cfg.ShutdownTimeout)
+	defer cancel()
+	pace(ctx, ws, s.cfg.DrainDuration, func(c net.Conn) { _ = c.Close() })
+
+	// A polling session is closed when its client polls next; a client that went away never
+	// does, and its session would otherwise be waited for until its ping timeout.
+	sessionsCtx, cancelSessions := context.WithTimeout(context.Background(), min(sessionCloseTimeout, s.cfg.ShutdownTimeout))
+	if err := s.io.Engine().Shutdown(sessionsCtx); err != nil {
+		s.log.Warn("sessions still open after the drain; dropped", "sessions", s.io.Engine().SessionCount(), "error", err)
+	}
+	cancelSessions()
+
+	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancelShutdown()
+	var errs []error
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			errs = append(errs, fmt.Errorf("waiting for in-flight requests: %w", err))
+			srv.Close()
+		}
+	}
+	// The engine is already shut down; this closes the adapters.
+	if err := s.io.Shutdown(shutdownCtx); err != nil && !errors.Is(err, engineio.ErrServerClosed) {
+		errs = append(errs, err)
+	}
+	err := errors.Join(errs...)
+	if err != nil {
+		s.log.Error("drain incomplete", "error", err, "elapsed", time.Since(start).String())
+	} else {
+		s.log.Info("drained", "elapsed", time.Since(start).String())
+	}
+	return err
+}
