@@ -54,7 +54,9 @@ func (srv *Server) newConn(sess session) *conn {
 	c := &conn{srv: srv, sess: sess}
 	c.idle.L = &c.mu
 	c.dec.MaxAttachments = srv.cfg.MaxAttachments
+	c.mu.Lock() // the timer may fire before the assignment is seen otherwise
 	c.timer = time.AfterFunc(srv.cfg.ConnectTimeout, c.connectTimeout)
+	c.mu.Unlock()
 	return c
 }
 
@@ -116,9 +118,9 @@ func (c *conn) OnMessage(data []byte, binary bool) {
 // OnClose implements engineio.SessionHandler: every socket disconnects with the session's
 // reason (or ours, when we closed it).
 func (c *conn) OnClose(reason string, _ error) {
-	c.timer.Stop()
 	c.enter()
 	c.mu.Lock()
+	c.timer.Stop()
 	c.closed = true
 	if c.reason != "" {
 		reason = c.reason
@@ -219,8 +221,8 @@ func (c *conn) connect(p *parser.Packet) {
 		return
 	}
 	c.sockets = append(c.sockets, s)
-	c.mu.Unlock()
 	c.timer.Stop()
+	c.mu.Unlock()
 	s.state.Store(stateConnected)
 	ns.addSocket(s)
 	data := make([]byte, 0, 32)
