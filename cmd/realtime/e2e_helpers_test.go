@@ -325,13 +325,13 @@ const jsPrelude = `
 'use strict';
 const { io } = require('socket.io-client');
 const jwt = require('jsonwebtoken');
-const URL = process.env.URL, API = process.env.API_URL, KEY = process.env.KEY, SECRET = process.env.SECRET;
+const BASE = process.env.URL, API = process.env.API_URL, KEY = process.env.KEY, SECRET = process.env.SECRET;
 const sign = (claims, opts) => jwt.sign(claims, SECRET, Object.assign({ algorithm: 'HS256' }, opts || {}));
 const sockets = [];
 // connect resolves with a connected socket, or rejects with the connect_error.
 const connect = (auth, opts) => new Promise((resolve, reject) => {
   opts = Object.assign({ reconnection: false, forceNew: true }, opts || {});
-  const s = io(URL + (opts.ns || ''), Object.assign({ auth }, opts));
+  const s = io(BASE + (opts.ns || ''), Object.assign({ auth }, opts));
   sockets.push(s);
   s.once('connect', () => resolve(s));
   s.once('connect_error', (err) => { s.close(); reject(err); });
