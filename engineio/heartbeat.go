@@ -5,7 +5,10 @@ import (
 	"time"
 )
 
-var errClientPing = errors.New("engineio: invalid heartbeat direction (ping from client)")
+var (
+	errClientPing = errors.New("engineio: invalid heartbeat direction (ping from client)")
+	errWriteStuck = errors.New("engineio: no write progress for a whole ping interval")
+)
 
 // The heartbeat uses one timer per session for three deadlines: the next ping (PingInterval
 // after the previous pong), the pong (PingTimeout after the ping) and the end of a graceful
@@ -48,8 +51,14 @@ func (s *Session) onTimer() {
 	case s.awaitingPong:
 		s.mu.Unlock()
 		s.terminate(ReasonPingTimeout, nil, msgClose, false)
+	case s.writing && s.writeRounds == s.pingRounds:
+		// The same write has been blocked for a whole ping interval: the client does not
+		// read (it may still send pongs, which would otherwise keep it alive).
+		s.mu.Unlock()
+		s.terminate(ReasonTransportError, errWriteStuck, msgClose, false)
 	default:
 		// Ping even when messages flow: engine.io-client only re-arms its own timeout on pings.
+		s.pingRounds = s.writeRounds
 		s.awaitingPong = true
 		s.refreshed = false
 		s.resetTimerLocked(s.srv.cfg.PingTimeout)

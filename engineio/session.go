@@ -35,6 +35,8 @@ type Session struct {
 	queued      int        // bytes in queue, as Message.size counts them
 	ws          *wsConn    // the websocket transport, once it is the current one
 	writing     bool       // a websocket writer goroutine is running
+	writeRounds uint32     // vectored writes started, to tell a stuck writer (see onTimer)
+	pingRounds  uint32     // writeRounds when the last ping was queued
 
 	// Polling.
 	getActive  bool

@@ -69,6 +69,7 @@ func (c *wsConn) close(code ws.StatusCode) {
 func (c *wsConn) writeFrame(f []byte, timeout time.Duration) error {
 	c.conn.SetWriteDeadline(time.Now().Add(timeout))
 	_, err := c.conn.Write(f)
+	c.conn.SetWriteDeadline(time.Time{}) // the writer's writes have no deadline (see onTimer)
 	return err
 }
 
@@ -176,7 +177,8 @@ func (s *Session) wsFailed(c *wsConn, err error) {
 	s.terminate(reason, err, msgClose, false)
 }
 
-// writeTimeout bounds one write to a client that does not read.
+// writeTimeout bounds the writes of the read loop (pong, probe answer) to a client that does
+// not read.
 func (srv *Server) writeTimeout() time.Duration {
 	return srv.cfg.PingInterval + srv.cfg.PingTimeout
 }
@@ -227,10 +229,13 @@ func (s *Session) flushWebSocket() {
 		clear(s.queue[rest:])
 		s.queue = s.queue[:rest]
 		s.queued -= n
+		s.writeRounds++
 		s.mu.Unlock()
 
+		// No write deadline: reading the clock twice per round costs more than the write
+		// itself on some machines. A write stuck for a whole ping interval is caught by the
+		// heartbeat instead (onTimer).
 		wb.frames, wb.vec = frames, frames
-		c.conn.SetWriteDeadline(time.Now().Add(s.srv.writeTimeout()))
 		_, err := wb.vec.WriteTo(c.conn)
 		clear(frames) // drop the references to the messages' frames
 		if err != nil {

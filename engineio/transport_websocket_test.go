@@ -384,3 +384,33 @@ func TestShutdownDeadline(t *testing.T) {
 		t.Errorf("close %+v", ev)
 	}
 }
+
+// A client that answers pings but never reads would hold a writer forever: a write without
+// progress for a whole ping interval closes the session.
+func TestWebSocketStuckWriter(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	ts := newTestServer(t, Config{PingInterval: 50 * time.Millisecond, PingTimeout: time.Minute, WriteQueueBytes: 1 << 30}, false)
+	c, r := openWS(t, ts)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+				c.conn.Write(clientFrame(ws.OpText, true, []byte("3")))
+			}
+		}
+	}()
+	big := NewTextMessage(make([]byte, 1<<20))
+	for range 64 { // more than any loopback socket buffers
+		if err := r.s.Send(big); err != nil {
+			break
+		}
+	}
+	ev := r.waitClose(t)
+	if ev.reason != ReasonTransportError || !errors.Is(ev.err, errWriteStuck) {
+		t.Errorf("close %+v", ev)
+	}
+}
