@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -195,6 +196,13 @@ func measureIdleMemory(tb testing.TB, n int) memDelta {
 	}
 	after := memInUse()
 	g1 := runtime.NumGoroutine()
+	if path := os.Getenv("ENGINEIO_IDLE_HEAP_PROFILE"); path != "" {
+		// What the idle connections hold, for `go tool pprof -sample_index=inuse_space`.
+		if f, err := os.Create(path); err == nil {
+			pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
 	return memDelta{
 		heap:       int64(after.HeapAlloc) - int64(before.HeapAlloc),
 		stack:      int64(after.StackInuse) - int64(before.StackInuse),

@@ -33,3 +33,18 @@
 // its polling encoding are each built once, the first time a session needs them. Broadcasting
 // one Message to many sessions therefore costs no allocation per recipient.
 package engineio
+
+// # Deployment notes
+//
+// Polling GETs are held open until there is something to send, at most PingInterval: an
+// http.Server WriteTimeout shorter than that cuts them. Websockets need a connection that can
+// be hijacked (HTTP/1.1); over HTTP/2 clients fall back to polling.
+//
+// An idle websocket holds one parked read goroutine and no read or write buffer: the reader
+// waits for readability through the runtime poller and borrows a pooled buffer only while
+// bytes are pending. Connections that offer no raw access (TLS terminated in process, for
+// instance) hold a 4 KiB buffer while they wait.
+//
+// Writes have no per-write deadline. A client that stops reading is closed when its write
+// queue overflows (Config.WriteQueueBytes), when it misses a pong, or when one write has made
+// no progress for a whole ping interval.

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"sync"
 
+	"github.com/gobwas/ws"
 	"github.com/tomato-code/realtime/engineio/packet"
 )
 
@@ -68,9 +69,9 @@ func (m *Message) wsFrame() []byte {
 		if !m.binary {
 			n++ // the packet type
 		}
-		op := opText
+		op := ws.OpText
 		if m.binary {
-			op = opBinary
+			op = ws.OpBinary
 		}
 		f := make([]byte, 0, frameHeaderLen(n)+n)
 		f = appendFrameHeader(f, op, n)

@@ -6,16 +6,6 @@ import (
 	"github.com/gobwas/ws"
 )
 
-// Websocket opcodes, as gobwas/ws names them.
-const (
-	opContinuation = ws.OpContinuation
-	opText         = ws.OpText
-	opBinary       = ws.OpBinary
-	opClose        = ws.OpClose
-	opPing         = ws.OpPing
-	opPong         = ws.OpPong
-)
-
 // frameHeaderLen returns the size of the header of an unmasked frame with n bytes of payload.
 func frameHeaderLen(n int) int {
 	return ws.HeaderSize(ws.Header{Length: int64(n)})
