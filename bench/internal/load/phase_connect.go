@@ -67,7 +67,7 @@ done:
 	}
 	res.LatencyUS = last.ConnectLatency.Summarize()
 	res.RSSBeforeKiB = before.server.RSSKiB
-	cpu := (end.server.CPU - before.server.CPU).Seconds()
+	cpu := end.server.CPUSince(before.server).Seconds()
 	res.ServerCPUS = round(cpu, 3)
 	if cpu > 0 {
 		res.HandshakesPerCoreS = round(float64(last.Connected)/cpu, 1)
@@ -127,7 +127,7 @@ func (r *runner) idlePhase(ctx context.Context) error {
 		return err
 	}
 	wall := after.server.At.Sub(before.server.At).Seconds()
-	cpu := (after.server.CPU - before.server.CPU).Seconds()
+	cpu := after.server.CPUSince(before.server).Seconds()
 	idle := &IdleResult{WindowS: round(wall, 3), Pings: st1.Pings - st0.Pings}
 	if wall > 0 {
 		idle.ServerCPUPct = round(100*cpu/wall, 2)

@@ -165,7 +165,7 @@ func (r *runner) emitPhase(ctx context.Context, p plan) (PhaseResult, error) {
 	}
 	res.APILatencyUS = api.Snapshot().Summarize()
 	res.LatencyUS = lat.Summarize()
-	cpu := (after.server.CPU - before.server.CPU).Seconds()
+	cpu := after.server.CPUSince(before.server).Seconds()
 	res.ServerCPUS = round(cpu, 3)
 	if emits > 0 {
 		res.ServerCPUUSPerEmit = round(cpu*1e6/float64(emits), 2)

@@ -68,17 +68,71 @@ func parseStatCPU(stat []byte) (time.Duration, error) {
 	return time.Duration(ut+st) * time.Second / ClockTicks, nil
 }
 
+// ThreadsCPU returns the CPU time of process pid's live threads, summed from
+// /proc/<pid>/task/*/schedstat: nanosecond resolution, where /proc/<pid>/stat counts in 10 ms
+// ticks. Threads that have exited are missing from the sum, so it is only compared with
+// itself over short windows (see Sample.CPUSince).
+func ThreadsCPU(pid int) (time.Duration, error) {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	var sum time.Duration
+	for _, t := range tasks {
+		b, err := os.ReadFile(dir + "/" + t.Name() + "/schedstat")
+		if err != nil {
+			if os.IsNotExist(err) {
+				continue // the thread just exited
+			}
+			return 0, err
+		}
+		f := bytes.Fields(b)
+		if len(f) < 1 {
+			return 0, fmt.Errorf("procfs: malformed schedstat %q", b)
+		}
+		ns, err := strconv.ParseInt(string(f[0]), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("procfs: malformed schedstat %q", b)
+		}
+		sum += time.Duration(ns)
+	}
+	return sum, nil
+}
+
 // Sample is the memory and CPU of a set of processes at one moment.
 type Sample struct {
 	At     time.Time
 	RSSKiB int64
-	CPU    time.Duration
+	// CPU is the processes' CPU time from /proc/<pid>/stat (10 ms resolution, complete);
+	// ThreadsCPU the same from the live threads' schedstat (1 ns resolution), zero when the
+	// kernel does not provide it.
+	CPU        time.Duration
+	ThreadsCPU time.Duration
+}
+
+// threadExitTolerance is how far the per-thread figure may fall below the tick-based one before
+// it is taken for a sign that a thread exited: the ticks round down by up to one tick per
+// process, and by the time between the two reads.
+const threadExitTolerance = 3 * time.Second / ClockTicks
+
+// CPUSince returns the CPU time used between earlier and s: the precise per-thread figure,
+// unless a thread exited in between (then it falls short of the tick-based figure by more than
+// the ticks' rounding) or it is unavailable.
+func (s Sample) CPUSince(earlier Sample) time.Duration {
+	ticks := s.CPU - earlier.CPU
+	precise := s.ThreadsCPU - earlier.ThreadsCPU
+	if s.ThreadsCPU == 0 || earlier.ThreadsCPU == 0 || precise < ticks-threadExitTolerance {
+		return ticks
+	}
+	return precise
 }
 
 // Read samples the processes pids together (sums). With no pids it returns a zero sample with
 // the time set, so that callers need no special case when the server is not observed.
 func Read(pids []int) (Sample, error) {
 	s := Sample{At: time.Now()}
+	precise := true
 	for _, pid := range pids {
 		rss, err := RSS(pid)
 		if err != nil {
@@ -90,6 +144,12 @@ func Read(pids []int) (Sample, error) {
 		}
 		s.RSSKiB += rss
 		s.CPU += cpu
+		tcpu, err := ThreadsCPU(pid)
+		precise = precise && err == nil && tcpu > 0
+		s.ThreadsCPU += tcpu
+	}
+	if !precise {
+		s.ThreadsCPU = 0 // one process without schedstat: use the tick figures for all
 	}
 	return s, nil
 }

@@ -48,10 +48,39 @@ func TestReadSelf(t *testing.T) {
 	if s.RSSKiB <= 0 || s.CPU <= 0 {
 		t.Fatalf("own process: RSS %d KiB, CPU %v", s.RSSKiB, s.CPU)
 	}
+	if s.ThreadsCPU <= 0 {
+		t.Fatalf("own process: threads CPU %v", s.ThreadsCPU)
+	}
+	deadline = time.Now().Add(30 * time.Millisecond)
+	for time.Now().Before(deadline) {
+	}
+	s2, err := Read([]int{os.Getpid()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := s2.CPUSince(s); d <= 0 || d > 10*time.Second {
+		t.Fatalf("CPU since the first sample: %v", d)
+	}
 	if SelfCPU() <= 0 || AllowedCPUs() < 1 {
 		t.Fatalf("SelfCPU %v, AllowedCPUs %d", SelfCPU(), AllowedCPUs())
 	}
 	if _, err := Read([]int{1 << 30}); err == nil {
 		t.Fatal("reading a process that does not exist succeeded")
+	}
+}
+
+func TestCPUSinceFallsBackWhenAThreadExited(t *testing.T) {
+	a := Sample{CPU: time.Second, ThreadsCPU: 1234 * time.Millisecond}
+	b := Sample{CPU: 2 * time.Second, ThreadsCPU: 2230 * time.Millisecond} // 996 ms: fine
+	if got := b.CPUSince(a); got != 996*time.Millisecond {
+		t.Fatalf("precise delta %v", got)
+	}
+	c := Sample{CPU: 2 * time.Second, ThreadsCPU: 1500 * time.Millisecond} // a thread with 700 ms left
+	if got := c.CPUSince(a); got != time.Second {
+		t.Fatalf("delta after a thread exit %v, want the tick figure", got)
+	}
+	d := Sample{CPU: 2 * time.Second} // no schedstat
+	if got := d.CPUSince(a); got != time.Second {
+		t.Fatalf("delta without schedstat %v", got)
 	}
 }
