@@ -29,7 +29,12 @@ func open(maxPayload string) string { return strings.Replace(openPacket, "%d", m
 
 // wsServer upgrades every request to websocket, writes the open packet and hands the connection
 // to serve. The server ends when the test does.
-func wsServer(t *testing.T, serve func(conn net.Conn, rw *bufio.ReadWriter)) *httptest.Server {
+func wsServer(t testing.TB, serve func(conn net.Conn, rw *bufio.ReadWriter)) *httptest.Server {
+	return wsServerOpen(t, open("1000000"), serve)
+}
+
+// wsServerOpen is wsServer with the given open packet.
+func wsServerOpen(t testing.TB, openPkt string, serve func(conn net.Conn, rw *bufio.ReadWriter)) *httptest.Server {
 	t.Helper()
 	var wg sync.WaitGroup
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -40,7 +45,7 @@ func wsServer(t *testing.T, serve func(conn net.Conn, rw *bufio.ReadWriter)) *ht
 		wg.Add(1)
 		defer wg.Done()
 		defer conn.Close()
-		if err := wsutil.WriteServerText(conn, []byte(open("1000000"))); err != nil {
+		if err := wsutil.WriteServerText(conn, []byte(openPkt)); err != nil {
 			return
 		}
 		serve(conn, rw)
