@@ -19,7 +19,7 @@ const (
 
 // Dialer opens connections to a Socket.IO server. Its fields are read when Dial starts and must
 // not change while it runs; one Dialer may dial any number of connections concurrently. The zero
-// value is ready to use: websocket, path /socket.io/.
+// value is ready to use: websocket, path /socket.io/. A Dialer must not be copied after first use.
 type Dialer struct {
 	// Transport is the transport to open: TransportWebSocket (the default) or TransportPolling.
 	Transport string
@@ -58,10 +58,11 @@ type Dialer struct {
 	// Socket.IO packet text (e.g. `2["event",{...}]`) or a binary attachment. Returning true
 	// means "handled": the client does not decode it. The load tool counts and timestamps
 	// messages this way without decoding their arguments. data is only valid during the call,
-	// which runs on the connection's read goroutine.
+	// which runs on the connection's read goroutine. A binary packet arrives as its text
+	// followed by one message per attachment: handle all of them or none.
 	OnRawMessage func(data []byte, binary bool) (handled bool)
 
-	httpOnce   sync.Once
+	httpMu     sync.Mutex
 	httpClient *http.Client
 }
 
@@ -153,7 +154,7 @@ func (d *Dialer) config(rawURL string) (*dialConfig, string, error) {
 	if c.readBufferSize <= 0 {
 		c.readBufferSize = 4096
 	}
-	if c.httpClient == nil && (c.transport == TransportPolling) {
+	if c.httpClient == nil && c.transport == TransportPolling {
 		c.httpClient = d.defaultHTTPClient()
 	}
 	return c, nsp, nil
@@ -162,24 +163,27 @@ func (d *Dialer) config(rawURL string) (*dialConfig, string, error) {
 // defaultHTTPClient returns the Dialer's own HTTP client, built once so that the polling
 // connections of one Dialer share a pool of keep-alive connections.
 func (d *Dialer) defaultHTTPClient() *http.Client {
-	d.httpOnce.Do(func() {
+	d.httpMu.Lock()
+	defer d.httpMu.Unlock()
+	if d.httpClient == nil {
 		nd := &net.Dialer{LocalAddr: d.LocalAddr, KeepAlive: 30 * time.Second}
 		d.httpClient = &http.Client{Transport: &http.Transport{
 			DialContext:         nd.DialContext,
 			MaxIdleConnsPerHost: 1024,
 			IdleConnTimeout:     90 * time.Second,
-			ForceAttemptHTTP2:   false,
 		}}
-	})
+	}
 	return d.httpClient
 }
 
 // CloseIdleConnections closes the idle keep-alive connections of the Dialer's own polling HTTP
 // client. Call it when done with a Dialer that opened polling connections.
 func (d *Dialer) CloseIdleConnections() {
-	d.httpOnce.Do(func() {}) // make later calls of defaultHTTPClient see a settled state
-	if d.httpClient != nil {
-		d.httpClient.CloseIdleConnections()
+	d.httpMu.Lock()
+	c := d.httpClient
+	d.httpMu.Unlock()
+	if c != nil {
+		c.CloseIdleConnections()
 	}
 }
 

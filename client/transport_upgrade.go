@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"time"
 
 	"github.com/tomato-code/realtime/engineio/packet"
 )
@@ -12,6 +13,14 @@ var probe = []byte("probe")
 // polling once the probe answered, send the upgrade packet and switch. Any failure before the
 // switch leaves the session on polling, as socket.io-client does.
 func (e *engine) upgrade() {
+	if wt := e.switchToWebSocket(); wt != nil {
+		e.readLoop(wt, nil)
+	}
+}
+
+// switchToWebSocket performs the upgrade and returns the websocket transport now in use, or nil
+// when the session stays on polling.
+func (e *engine) switchToWebSocket() *wsTransport {
 	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.handshakeTimeout)
 	defer cancel()
 	go func() {
@@ -24,16 +33,19 @@ func (e *engine) upgrade() {
 
 	wt, err := openWebSocket(ctx, e.cfg, e.info.SID)
 	if err != nil {
-		return
+		return nil
 	}
+	// A session that ends while the probe is under way must not leave this read waiting.
+	stop := context.AfterFunc(ctx, func() { _ = wt.conn.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
 	if err := wt.send(packet.Packet{Type: packet.Ping, Data: probe}); err != nil {
 		wt.close(false)
-		return
+		return nil
 	}
 	p, err := wt.readPacket()
 	if err != nil || p.Type != packet.Pong || string(p.Data) != string(probe) {
 		wt.close(false)
-		return
+		return nil
 	}
 
 	e.switchMu.RLock()
@@ -41,14 +53,14 @@ func (e *engine) upgrade() {
 	e.switchMu.RUnlock()
 	if !ok {
 		wt.close(false)
-		return
+		return nil
 	}
 	// The server answers the poll under way with a noop once it saw the probe; wait for the
 	// poll loop to hand over.
 	if err := pt.pause(ctx); err != nil {
 		wt.close(false)
 		e.resumePolling(pt)
-		return
+		return nil
 	}
 
 	// The write lock waits for the sends under way on polling (and their POSTs) to finish.
@@ -56,18 +68,18 @@ func (e *engine) upgrade() {
 	if e.closing.Load() {
 		e.switchMu.Unlock()
 		wt.close(false)
-		return
+		return nil
 	}
 	if err := wt.send(packet.Packet{Type: packet.Upgrade}); err != nil {
 		e.switchMu.Unlock()
 		wt.close(false)
 		e.resumePolling(pt)
-		return
+		return nil
 	}
 	e.tr = wt
 	e.switchMu.Unlock()
 	pt.close(false)
-	e.readLoop(wt, nil)
+	return wt
 }
 
 // resumePolling restarts the poll loop after a failed upgrade, if it had already stopped.
