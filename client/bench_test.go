@@ -73,7 +73,7 @@ func benchmarkReceive(b *testing.B, raw bool) {
 	}
 	defer conn.Close()
 	s := conn.Socket("/")
-	s.On("tick", func(args client.Args, _ client.AckFunc) {
+	s.On("tick", func(args client.Args, _ client.Ack) {
 		if args.Len() != 1 {
 			b.Error("bad args")
 		}

@@ -52,15 +52,15 @@ func TestEventsAndAcks(t *testing.T) {
 			questions := make(chan client.Args, 1)
 			answers := make(chan client.Args, 1)
 			s := dialSocket(t, d, p.URL(), "/", token(t, p, "u-"+tc.name, nil), func(s *client.Socket) {
-				s.On("welcome", func(args client.Args, _ client.AckFunc) {
+				s.On("welcome", func(args client.Args, _ client.Ack) {
 					var id string
 					if err := args.Decode(0, &id); err != nil {
 						t.Errorf("welcome: %v", err)
 					}
 					welcome <- id
 				})
-				s.On("echo", func(args client.Args, _ client.AckFunc) { echoes <- args })
-				s.On("question", func(args client.Args, ack client.AckFunc) {
+				s.On("echo", func(args client.Args, _ client.Ack) { echoes <- args })
+				s.On("question", func(args client.Args, ack client.Ack) {
 					questions <- args
 					if ack == nil {
 						t.Error("question: the server asked for an ack but ack is nil")
@@ -70,7 +70,7 @@ func TestEventsAndAcks(t *testing.T) {
 						t.Errorf("ack: %v", err)
 					}
 				})
-				s.On("answer", func(args client.Args, _ client.AckFunc) { answers <- args })
+				s.On("answer", func(args client.Args, _ client.Ack) { answers <- args })
 			})
 
 			// The event the server emits while the socket connects reaches the handler set
@@ -190,7 +190,7 @@ func TestInternalAPIEmit(t *testing.T) {
 			got := make(chan client.Args, 1)
 			user := "api-" + tc.name
 			dialSocket(t, tc.dialer(), p.URL(), "/", token(t, p, user, nil), func(s *client.Socket) {
-				s.On("order_update", func(args client.Args, _ client.AckFunc) { got <- args })
+				s.On("order_update", func(args client.Args, _ client.Ack) { got <- args })
 			})
 			body := `{"event":"order_update","room":"user:` + user + `","payload":{"id":"o1","status":"ready","note":"é\u2028"}}`
 			req, _ := http.NewRequest(http.MethodPost, p.URL()+"/api/v1/internal/emit", strings.NewReader(body))
@@ -474,7 +474,7 @@ func TestRawMessages(t *testing.T) {
 	}}
 	decoded := make(chan struct{}, 10)
 	s := dialSocket(t, d, p.URL(), "/", token(t, p, "raw", nil), func(s *client.Socket) {
-		s.On("echo", func(client.Args, client.AckFunc) { decoded <- struct{}{} })
+		s.On("echo", func(client.Args, client.Ack) { decoded <- struct{}{} })
 	})
 	for i := 0; i < 5; i++ {
 		if err := s.Emit("echo", i); err != nil {
@@ -528,7 +528,7 @@ func TestUpgradeKeepsOrder(t *testing.T) {
 	got := make(chan int, n)
 	d := &client.Dialer{Transport: client.TransportPolling, Upgrade: true}
 	s := dialSocket(t, d, p.URL(), "/", token(t, p, "order", nil), func(s *client.Socket) {
-		s.On("echo", func(args client.Args, _ client.AckFunc) {
+		s.On("echo", func(args client.Args, _ client.Ack) {
 			var i int
 			if err := args.Decode(0, &i); err != nil {
 				t.Error(err)

@@ -6,7 +6,7 @@
 //	s, err := client.Connect(ctx, "http://127.0.0.1:3000/", map[string]any{"token": token})
 //	if err != nil { ... } // a refusal is a *client.ConnectError with the server's message
 //	defer s.Disconnect()
-//	s.On("order_update", func(args client.Args, ack client.AckFunc) { ... })
+//	s.On("order_update", func(args client.Args, ack client.Ack) { ... })
 //	reply, err := s.EmitWithAck(ctx, "join_order", "o1")
 //
 // A Conn is one Engine.IO connection; it carries one Socket per namespace. To see events that

@@ -11,16 +11,17 @@ import (
 	"github.com/tomato-code/realtime/socketio/parser"
 )
 
-// Handler handles one event. args are the event's arguments; ack is nil unless the server asked
-// for an acknowledgement, and then sends it (once; later calls do nothing).
-type Handler func(args Args, ack AckFunc)
+// EventHandler handles one event, as socketio.EventHandler does on the server. args are the
+// event's arguments; ack is nil unless the server asked for an acknowledgement, and then sends
+// it (once; later calls do nothing).
+type EventHandler func(args Args, ack Ack)
 
-// AnyHandler handles events that have no Handler of their own.
-type AnyHandler func(event string, args Args, ack AckFunc)
+// AnyHandler handles the events that have no EventHandler of their own.
+type AnyHandler func(event string, args Args, ack Ack)
 
-// AckFunc sends an acknowledgement with the given arguments, encoded as Socket.Emit encodes
+// Ack sends an acknowledgement with the given arguments, encoded as Socket.Emit encodes
 // its arguments.
-type AckFunc func(args ...any) error
+type Ack func(args ...any) error
 
 type socketState int
 
@@ -50,7 +51,7 @@ type Socket struct {
 	mu        sync.Mutex
 	state     socketState
 	id        string
-	handlers  map[string]Handler
+	handlers  map[string]EventHandler
 	any       AnyHandler
 	connected chan error // receives the outcome of Connect
 	acks      map[int64]chan ackResult
@@ -64,7 +65,7 @@ func newSocket(c *Conn, nsp string) *Socket {
 	return &Socket{
 		conn:      c,
 		nsp:       nsp,
-		handlers:  make(map[string]Handler),
+		handlers:  make(map[string]EventHandler),
 		acks:      make(map[int64]chan ackResult),
 		connected: make(chan error, 1),
 		done:      make(chan struct{}),
@@ -111,7 +112,7 @@ func (s *Socket) Err() error {
 
 // On sets the handler of event, replacing any previous one; a nil h removes it. Set handlers
 // before Connect to be sure to see the events the server sends as the socket connects.
-func (s *Socket) On(event string, h Handler) {
+func (s *Socket) On(event string, h EventHandler) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if h == nil {
@@ -373,7 +374,7 @@ func (s *Socket) onEvent(p *parser.Packet) {
 		s.conn.eng.close(ReasonParseError, err)
 		return
 	}
-	var ack AckFunc
+	var ack Ack
 	if p.ID != parser.NoID {
 		ack = s.ackFunc(p.ID)
 	}
@@ -385,7 +386,7 @@ func (s *Socket) onEvent(p *parser.Packet) {
 }
 
 // ackFunc returns the function that acknowledges the server's event id, once.
-func (s *Socket) ackFunc(id int64) AckFunc {
+func (s *Socket) ackFunc(id int64) Ack {
 	var sent atomic.Bool
 	return func(args ...any) error {
 		if !sent.CompareAndSwap(false, true) {
