@@ -51,10 +51,11 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.getActive = true
-	// A GET that arrives once the probe is answered is not released at once: like the
-	// reference, which releases it on a 100 ms tick, give the upgrade that moment to complete,
-	// and answer 400 if it does, as for any polling request after the upgrade.
-	arrivedProbed := s.probed
+	// Once the probe is answered, a GET (pending or new) is released with a noop only after
+	// probeRelease, as the reference does with its 100 ms tick: the upgrade packet usually
+	// follows the probe at once, and a GET that the upgrade overtakes must get 400, as any
+	// polling request after the upgrade does. engine.io-client never sees that 400: it sends
+	// the upgrade packet only after its pending GET has returned.
 	var probeWait <-chan time.Time
 	var end *Message // a packet after the batch: close or noop
 	finishing := false
@@ -64,14 +65,10 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		if s.websocket {
-			if arrivedProbed {
-				s.getActive = false
-				s.mu.Unlock()
-				writeError(w, CodeBadRequest, "")
-				return
-			}
-			end = msgNoop // the GET that was pending when the upgrade began
-			break
+			s.getActive = false
+			s.mu.Unlock()
+			writeError(w, CodeBadRequest, "")
+			return
 		}
 		if len(s.queue) > 0 || s.state == stateClosing {
 			if s.state == stateClosing {
@@ -79,16 +76,10 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 			}
 			break
 		}
-		if s.probed {
-			if !arrivedProbed {
-				end = msgNoop
-				break
-			}
-			if probeWait == nil {
-				t := time.NewTimer(probeRelease)
-				defer t.Stop()
-				probeWait = t.C
-			}
+		if s.probed && probeWait == nil {
+			t := time.NewTimer(probeRelease)
+			defer t.Stop()
+			probeWait = t.C
 		}
 		s.mu.Unlock()
 		select {
@@ -99,6 +90,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 				end = msgNoop
 				goto done
 			}
+			probeWait = nil // the upgrade was abandoned: a new probe starts a new wait
 			continue
 		case <-r.Context().Done():
 			s.mu.Lock()
