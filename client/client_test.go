@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -553,5 +554,45 @@ func TestUpgradeKeepsOrder(t *testing.T) {
 	waitFor(t, "the upgrade", func() bool { return s.Conn().Transport() == client.TransportWebSocket })
 	if !sawPolling {
 		t.Log("the upgrade completed before the first emit; the switch was not exercised under load")
+	}
+}
+
+// TestManyClients runs many connections in one process from several source addresses, as the
+// load tool does, with emits from all of them at once.
+func TestManyClients(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	p := server(t)
+	ctx := testContext(t)
+	dialers := []*client.Dialer{
+		{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}},
+		{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 3)}, Transport: client.TransportPolling},
+	}
+	defer func() {
+		for _, d := range dialers {
+			d.CloseIdleConnections()
+		}
+	}()
+	const n = 60
+	tok := token(t, p, "many", nil)
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			s, err := dialers[i%2].Connect(ctx, p.URL(), auth(tok))
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer s.Disconnect()
+			r, err := s.EmitWithAck(ctx, "echo", i)
+			if err == nil && r.String() != "["+strconv.Itoa(i)+"]" {
+				err = errors.New("echo " + r.String())
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := recv(t, errs, "a client"); err != nil {
+			t.Error(err)
+		}
 	}
 }
