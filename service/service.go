@@ -100,12 +100,13 @@ func New(cfg *config.Config, log *slog.Logger, opts Options) (*Service, error) {
 	}
 
 	s.api = api.New(api.Config{
-		Hub:        &hub{io: s.io, log: log, metrics: s.metrics},
-		Key:        cfg.InternalServiceKey,
-		Namespaces: cfg.Namespaces,
-		MaxBody:    cfg.APIMaxBody,
-		Logger:     log,
-		Observe:    s.metrics.APIRequest,
+		Hub:          &hub{io: s.io, log: log, metrics: s.metrics},
+		Key:          cfg.InternalServiceKey,
+		Namespaces:   cfg.Namespaces,
+		MaxBody:      cfg.APIMaxBody,
+		Logger:       log,
+		Observe:      s.metrics.APIRequest,
+		ObserveEmits: s.metrics.APIEmits,
 	})
 	s.probes = &probes{
 		started:     time.Now(),
@@ -251,13 +252,14 @@ func (s *Service) Run(ctx context.Context, ready func(Addrs)) error {
 	port := mainLn.Addr().(*net.TCPAddr).Port
 	s.log.Info("listening", "addr", mainLn.Addr().String(), "internalAddr", fmt.Sprint(addrs.Internal),
 		"namespaces", s.namespaces, "adapter", s.opts.AdapterState.Name(), "auth", s.verifier.Algorithm())
+	if ready != nil {
+		ready(addrs)
+	}
+	// Last, so that whoever waits for this line finds everything else printed already.
 	if addrs.Internal != nil {
 		fmt.Fprintf(s.opts.Stdout, "internal API listening on %s\n", addrs.Internal)
 	}
 	fmt.Fprintf(s.opts.Stdout, "listening on %d\n", port)
-	if ready != nil {
-		ready(addrs)
-	}
 
 	select {
 	case <-ctx.Done():

@@ -80,7 +80,7 @@ a2.off('ask');
 a2.on('ask', () => {}); // receives, never answers
 out.ackOne = await api('/api/v1/internal/emit', { event: 'ask', room: 'user:u1', payload: 2, ack: { timeoutMs: 500 } });
 out.ackNobody = await api('/api/v1/internal/emit', { event: 'ask', room: 'user:nobody', payload: 3, ack: { timeoutMs: 500 } });
-out.ackBatch = await api('/api/v1/internal/emit/batch', { emits: [{ event: 'plain', room: 'user:u2' }, { event: 'ask', room: 'user:u1', payload: 4, ack: { timeoutMs: 300 } }] });
+out.ackBatch = await api('/api/v1/internal/emit/batch', { emits: [{ event: 'plain', room: 'user:u2' }, { event: 'ask', room: 'user:u1', payload: 4, ack: { timeoutMs: 1500 } }] });
 out.ackGot = await mark();
 
 const bGone = next(b, 'disconnect');

@@ -84,10 +84,16 @@ type proc struct {
 // debug level) plus env, and returns once it printed its "listening on" line.
 func startService(t *testing.T, env ...string) *proc {
 	t.Helper()
+	return startServiceArgs(t, nil, env...)
+}
+
+// startServiceArgs is startService with command line arguments after "serve".
+func startServiceArgs(t *testing.T, args []string, env ...string) *proc {
+	t.Helper()
 	bin := realtimeBinary(t)
 	p := &proc{t: t, key: testKey, secret: testSecret, done: make(chan struct{})}
 	p.cond = sync.NewCond(&p.mu)
-	p.cmd = exec.Command(bin, "serve")
+	p.cmd = exec.Command(bin, append([]string{"serve"}, args...)...)
 	p.cmd.Env = append(os.Environ(),
 		"HOST=127.0.0.1", "PORT=0", "JWT_SECRET="+testSecret, "INTERNAL_SERVICE_KEY="+testKey,
 		"LOG_FORMAT=json", "LOG_LEVEL=debug", "FRONTEND_URL=", "REDIS_URL=", "NAMESPACES=", "SINGLE_SESSION=",
@@ -117,6 +123,7 @@ func startService(t *testing.T, env ...string) *proc {
 				close(ready)
 			}
 			p.other = append(p.other, line)
+			p.cond.Broadcast()
 			p.mu.Unlock()
 		}
 	}()
@@ -211,6 +218,31 @@ func (p *proc) waitLog(want map[string]string) map[string]any {
 		case <-p.done:
 			p.t.Fatalf("service exited; no log line with %v", want)
 		default:
+		}
+		p.cond.Wait()
+	}
+}
+
+// waitOutput waits until the service printed a line (not a JSON log line) containing s.
+func (p *proc) waitOutput(s string) {
+	p.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	timer := time.AfterFunc(10*time.Second, func() {
+		p.mu.Lock()
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	})
+	defer timer.Stop()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for {
+		for _, l := range p.other {
+			if strings.Contains(l, s) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("the service printed no line with %q", s)
 		}
 		p.cond.Wait()
 	}

@@ -74,6 +74,9 @@ type Config struct {
 	// Observe, when set, is called after each request with the route (a Route* constant, or
 	// "unknown"), the status and the time taken: the hook for metrics.
 	Observe func(route string, status int, elapsed time.Duration)
+	// ObserveEmits, when set, is called with the number of emits a request performed (one
+	// for an emit, one per entry for a batch).
+	ObserveEmits func(route string, n int)
 }
 
 // Handler serves the API. Mount it at Prefix.

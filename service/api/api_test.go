@@ -105,12 +105,13 @@ type fixture struct {
 	srv      *httptest.Server
 	mu       sync.Mutex
 	observed []observed
+	emits    map[string]int
 }
 
 func newFixture(t *testing.T, maxBody int64) *fixture {
 	t.Helper()
 	testutil.CheckGoroutines(t)
-	f := &fixture{hub: &recorder{}}
+	f := &fixture{hub: &recorder{}, emits: map[string]int{}}
 	h := New(Config{
 		Hub:        f.hub,
 		Key:        key,
@@ -120,6 +121,11 @@ func newFixture(t *testing.T, maxBody int64) *fixture {
 		Observe: func(route string, status int, _ time.Duration) {
 			f.mu.Lock()
 			f.observed = append(f.observed, observed{route, status})
+			f.mu.Unlock()
+		},
+		ObserveEmits: func(route string, n int) {
+			f.mu.Lock()
+			f.emits[route] += n
 			f.mu.Unlock()
 		},
 	})
@@ -441,6 +447,11 @@ func TestBatch(t *testing.T) {
 	}
 	if n := len(f.hub.all()); n != 3 {
 		t.Fatalf("a refused batch delivered something: %d calls", n)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.emits[RouteEmitBatch] != 3 || f.emits[RouteEmit] != 0 {
+		t.Fatalf("observed emits %v", f.emits)
 	}
 }
 

@@ -42,6 +42,7 @@ func (h *Handler) serveBatch(ctx context.Context, w http.ResponseWriter, r *http
 		}
 	}
 	log.add(slog.Int("emits", len(emits)))
+	h.observeEmits(RouteEmitBatch, len(emits))
 	pending := make([]<-chan emitResult, len(emits))
 	for i, e := range emits {
 		pending[i] = h.start(ctx, e)

@@ -112,6 +112,7 @@ func (h *Handler) serveEmit(ctx context.Context, w http.ResponseWriter, r *http.
 	}
 	log.add(slog.String("event", e.event))
 	logTarget(log, e.target)
+	h.observeEmits(RouteEmit, 1)
 	var res emitResult
 	select {
 	case res = <-h.start(ctx, e):
@@ -125,6 +126,12 @@ func (h *Handler) serveEmit(ctx context.Context, w http.ResponseWriter, r *http.
 		log.add(slog.Int("acks", len(res.Responses)), slog.Bool("timedOut", *res.TimedOut))
 	}
 	return ackBody(res), nil
+}
+
+func (h *Handler) observeEmits(route string, n int) {
+	if h.cfg.ObserveEmits != nil {
+		h.cfg.ObserveEmits(route, n)
+	}
 }
 
 // ackBody keeps "responses" in the answer of an ack emit even when it is empty.
