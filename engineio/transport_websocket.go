@@ -130,8 +130,8 @@ func (s *Session) readLoop(c *wsConn, probing bool) {
 			}
 			continue
 		}
-		if p.Type == packet.Message {
-			// The payload may live in the pooled read buffer: the handler gets its own copy.
+		if p.Type == packet.Message && !c.rd.owned {
+			// The payload lives in the pooled read buffer: the handler gets its own copy.
 			p.Data = append(make([]byte, 0, len(p.Data)), p.Data...)
 		}
 		if !s.receive(p) {

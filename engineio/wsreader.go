@@ -28,6 +28,10 @@ type frameReader struct {
 	frag   []byte // the message being reassembled from fragments
 	fragOp ws.OpCode
 	inFrag bool
+
+	// owned tells that the payload last returned is a fresh slice rather than a view of the
+	// pooled buffer: the caller may keep it without copying.
+	owned bool
 }
 
 const readBufSize = 4096
@@ -78,6 +82,7 @@ func (fr *frameReader) next() (ws.OpCode, []byte, error) {
 			if fin {
 				m := fr.frag
 				fr.frag, fr.inFrag = nil, false
+				fr.owned = true
 				return fr.fragOp, m, nil
 			}
 		case op == ws.OpText || op == ws.OpBinary:
@@ -97,6 +102,7 @@ func (fr *frameReader) next() (ws.OpCode, []byte, error) {
 
 // frame reads one frame.
 func (fr *frameReader) frame() (op ws.OpCode, fin bool, payload []byte, err error) {
+	fr.owned = false
 	if fr.r == fr.w {
 		fr.release() // give the buffer back before waiting for the next frame
 	}
@@ -148,6 +154,7 @@ func (fr *frameReader) frame() (op ws.OpCode, fin bool, payload []byte, err erro
 		fr.r += int(n)
 	} else {
 		payload = make([]byte, n)
+		fr.owned = true
 		c := copy(payload, (*fr.buf)[fr.r:fr.w])
 		fr.r += c
 		if _, err = io.ReadFull(fr.conn, payload[c:]); err != nil {
