@@ -40,8 +40,8 @@ type Dialer struct {
 	// connections dial from LocalAddr. It is not used for websocket.
 	HTTPClient *http.Client
 	// HandshakeTimeout bounds the Engine.IO handshake (TCP connect, HTTP upgrade or first poll,
-	// open packet) when the context passed to Dial has no earlier deadline. Defaults to 20 s,
-	// socket.io-client's connection timeout.
+	// open packet) when the context passed to Dial has no deadline, and the websocket upgrade
+	// of a polling connection. Defaults to 20 s, socket.io-client's connection timeout.
 	HandshakeTimeout time.Duration
 	// WriteTimeout bounds each websocket write and each polling POST. Defaults to 10 s.
 	WriteTimeout time.Duration

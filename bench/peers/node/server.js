@@ -25,7 +25,7 @@ const RESERVED_EVENTS = new Set([
   'removeListener',
 ]);
 
-const MAX_BODY_BYTES = 1e6;
+const MAX_BODY_BYTES = 1 << 20; // as the Go service's default
 
 function configFromEnv(env) {
   const intEnv = (name) => (env[name] ? Number.parseInt(env[name], 10) : undefined);
