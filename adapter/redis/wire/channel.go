@@ -35,12 +35,17 @@ func (c Channels) Room(room string) string {
 }
 
 // ForRooms returns the channel a broadcast to rooms is published on: the room's channel when
-// there is exactly one room, the namespace channel otherwise. rooms must hold no duplicates.
+// there is exactly one distinct room, the namespace channel otherwise.
 func (c Channels) ForRooms(rooms []string) string {
-	if len(rooms) == 1 {
-		return c.Room(rooms[0])
+	if len(rooms) == 0 {
+		return c.Broadcast
 	}
-	return c.Broadcast
+	for _, r := range rooms[1:] {
+		if r != rooms[0] {
+			return c.Broadcast
+		}
+	}
+	return c.Room(rooms[0])
 }
 
 // SpecificResponse returns "<key>-response#<nsp>#<uid>#", the response channel of one node

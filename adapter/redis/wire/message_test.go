@@ -270,6 +270,12 @@ func TestChannels(t *testing.T) {
 	if got := c.ForRooms([]string{"a", "b"}); got != "socket.io#/#" {
 		t.Errorf("two rooms: %s", got)
 	}
+	if got := c.ForRooms([]string{"a", "a"}); got != "socket.io#/#a#" {
+		t.Errorf("one room twice: %s", got)
+	}
+	if got := c.ForRooms(nil); got != "socket.io#/#" {
+		t.Errorf("no room: %s", got)
+	}
 	if got := c.SpecificResponse("In9vBy"); got != "socket.io-response#/#In9vBy#" {
 		t.Errorf("specific response: %s", got)
 	}

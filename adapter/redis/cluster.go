@@ -1,0 +1,348 @@
+package redis
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/tomato-code/realtime/adapter/redis/wire"
+	"github.com/tomato-code/realtime/socketio"
+)
+
+// SubscriptionMode says how a node subscribes to broadcasts.
+type SubscriptionMode int
+
+const (
+	// SubscribeRooms subscribes to the namespace channel and to the channel of every room
+	// that has a local socket: a node receives nothing for rooms it does not hold.
+	SubscribeRooms SubscriptionMode = iota
+	// SubscribePattern subscribes to "<key>#<nsp>#*" as Node.js does: every node receives
+	// every broadcast of the namespace and drops those for rooms it does not hold.
+	SubscribePattern
+)
+
+// Config configures a Cluster. Zero fields take the defaults written next to them.
+type Config struct {
+	// URL is the Redis URL, as redis.ParseURL reads it (redis://[user:pass@]host:port/db,
+	// rediss:// for TLS). Required unless Options is set.
+	URL string
+	// Options, when not nil, configure the Redis client instead of URL.
+	Options *goredis.Options
+	// Key is the channel prefix (the "key" option of @socket.io/redis-adapter). Every
+	// server of a cluster uses the same. Default "socket.io".
+	Key string
+	// RequestsTimeout bounds how long a cluster request waits for the other servers'
+	// answers (the "requestsTimeout" of @socket.io/redis-adapter). Default 5s.
+	RequestsTimeout time.Duration
+	// Subscription is how broadcasts are subscribed to. Default SubscribeRooms.
+	Subscription SubscriptionMode
+	// PublishQueueBytes bounds the messages waiting to be published, while Redis is slow or
+	// unreachable; beyond it messages are dropped (Stats.PublishDropped). Default 32 MiB.
+	PublishQueueBytes int
+	// ReceiveQueue bounds the received messages waiting to be handled. Default 65536.
+	ReceiveQueue int
+	// HealthCheckInterval is how long the subscriber connection may be silent before it is
+	// pinged. Default 5s.
+	HealthCheckInterval time.Duration
+	// Logger receives the adapter's few log lines. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Errors of cluster operations.
+var (
+	// ErrUnavailable: Redis cannot be reached now, so the other servers cannot be asked.
+	// Local parts of operations were done.
+	ErrUnavailable = errors.New("redis adapter: Redis unavailable")
+	// ErrTimeout: some servers did not answer within RequestsTimeout (or the context).
+	ErrTimeout = errors.New("redis adapter: timeout waiting for the other servers")
+	// ErrQueueFull: the publish queue is full; the message was not sent to other servers.
+	ErrQueueFull = errors.New("redis adapter: publish queue full")
+	// ErrClosed: the Cluster or the adapter is closed.
+	ErrClosed = errors.New("redis adapter: closed")
+)
+
+// Cluster connects a server process to a Redis cluster bus and makes its namespaces'
+// adapters. Create it with New, pass NewAdapter as socketio.Config.Adapter, and Close it after
+// the socketio server shut down.
+type Cluster struct {
+	cfg    Config
+	log    *slog.Logger
+	client *goredis.Client
+	ps     *goredis.PubSub
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	health *healthState
+	stats  counters
+	out    outbox
+	in     chan inbound // received broadcasts and requests, in order, for the handler goroutine
+
+	mu       sync.RWMutex
+	closed   bool
+	adapters map[string]*Adapter // by namespace name
+	routes   map[string]route    // subscribed (or to be subscribed) channel -> handler
+	patterns map[string]*Adapter // SubscribePattern: pattern -> adapter
+	have     map[string]bool     // channels and patterns (prefixed "p:") currently subscribed
+	dirty    map[string]struct{} // channels and patterns whose subscription must be checked
+	wake     chan struct{}       // a dirty entry was added
+
+	// Subscriptions Redis confirmed on the current connection, and how many of have they
+	// cover: when matched == len(have) and nothing is dirty, every wanted subscription is live.
+	confirmed   map[string]bool
+	matched     int
+	syncChanged chan struct{} // closed and replaced when that may have changed
+
+	// testHook, when set by tests, sees every message the subscriber receives.
+	testHook func(channel string)
+}
+
+type routeKind int
+
+const (
+	routeBroadcast routeKind = iota
+	routeRequest
+	routeResponse
+)
+
+type route struct {
+	a    *Adapter
+	kind routeKind
+	room string // for routeBroadcast: "" for the namespace channel
+}
+
+type inbound struct {
+	a       *Adapter
+	kind    routeKind
+	room    string
+	payload []byte
+}
+
+// New creates a Cluster and starts connecting to Redis. It does not wait for Redis: a node
+// starts serving its local sockets at once and joins the cluster when Redis answers (see
+// Ready and WaitReady).
+func New(cfg Config) (*Cluster, error) {
+	opts := cfg.Options
+	if opts == nil {
+		if cfg.URL == "" {
+			return nil, errors.New("redis adapter: Config.URL or Config.Options is required")
+		}
+		var err error
+		if opts, err = goredis.ParseURL(cfg.URL); err != nil {
+			return nil, fmt.Errorf("redis adapter: %w", err)
+		}
+	} else {
+		copied := *opts // MaxRetries is changed below: never the caller's struct
+		opts = &copied
+	}
+	if cfg.Key == "" {
+		cfg.Key = wire.DefaultKey
+	}
+	if cfg.RequestsTimeout <= 0 {
+		cfg.RequestsTimeout = 5 * time.Second
+	}
+	if cfg.PublishQueueBytes <= 0 {
+		cfg.PublishQueueBytes = 32 << 20
+	}
+	if cfg.ReceiveQueue <= 0 {
+		cfg.ReceiveQueue = 65536
+	}
+	if cfg.HealthCheckInterval <= 0 {
+		cfg.HealthCheckInterval = 5 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	// Our own backoff paces reconnects; go-redis retrying inside a command would only delay
+	// the moment we notice that Redis is gone.
+	opts.MaxRetries = -1
+	c := &Cluster{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		client:   goredis.NewClient(opts),
+		health:   newHealthState(cfg.Logger),
+		in:       make(chan inbound, cfg.ReceiveQueue),
+		adapters: make(map[string]*Adapter),
+		routes:   make(map[string]route),
+		patterns: make(map[string]*Adapter),
+		have:     make(map[string]bool),
+		dirty:    make(map[string]struct{}),
+		wake:     make(chan struct{}, 1),
+
+		confirmed:   make(map[string]bool),
+		syncChanged: make(chan struct{}),
+	}
+	c.out.init(cfg.PublishQueueBytes, &c.stats)
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.ps = c.client.Subscribe(c.ctx) // no channel yet: the connection opens with the first one
+	c.wg.Add(4)
+	go c.receiveLoop()
+	go c.handleLoop()
+	go c.subscribeLoop()
+	go c.publishLoop()
+	return c, nil
+}
+
+// NewAdapter returns the adapter of namespace ns; it is a socketio.AdapterFactory.
+func (c *Cluster) NewAdapter(ns socketio.LocalNamespace) socketio.Adapter {
+	return c.newAdapter(ns)
+}
+
+// Ready reports whether the node is connected to the cluster (see Health).
+func (c *Cluster) Ready() bool { return c.health.get().Ready }
+
+// Health returns the state of the connection to Redis.
+func (c *Cluster) Health() Health { return c.health.get() }
+
+// Stats returns the counters since New.
+func (c *Cluster) Stats() Stats { return c.stats.snapshot() }
+
+// WaitReady waits until the node is connected to the cluster or ctx ends.
+func (c *Cluster) WaitReady(ctx context.Context) error {
+	for {
+		changed, ready := c.health.wait()
+		if ready {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.ctx.Done():
+			return ErrClosed
+		}
+	}
+}
+
+// Close stops the Cluster: pending requests fail, queued messages are dropped, the Redis
+// connections close. Close the socketio server first, so that its adapters close cleanly.
+func (c *Cluster) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	adapters := make([]*Adapter, 0, len(c.adapters))
+	for _, a := range c.adapters {
+		adapters = append(adapters, a)
+	}
+	c.mu.Unlock()
+	for _, a := range adapters {
+		a.failPending()
+	}
+	c.out.close()
+	c.cancel()
+	err := c.ps.Close()
+	c.wg.Wait()
+	return errors.Join(err, c.client.Close())
+}
+
+// register makes a the adapter of its namespace and queues the subscriptions of its fixed
+// channels.
+func (c *Cluster) register(a *Adapter) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	c.adapters[a.ns.Name()] = a
+	c.routes[a.ch.Request] = route{a: a, kind: routeRequest}
+	c.routes[a.ch.Response] = route{a: a, kind: routeResponse}
+	c.routes[a.ch.SpecificResponse(a.uid)] = route{a: a, kind: routeResponse}
+	c.dirty[a.ch.Request] = struct{}{}
+	c.dirty[a.ch.Response] = struct{}{}
+	c.dirty[a.ch.SpecificResponse(a.uid)] = struct{}{}
+	if c.cfg.Subscription == SubscribePattern {
+		p := a.ch.Pattern()
+		c.patterns[p] = a
+		c.dirty["p:"+p] = struct{}{}
+	} else {
+		c.routes[a.ch.Broadcast] = route{a: a, kind: routeBroadcast}
+		c.dirty[a.ch.Broadcast] = struct{}{}
+	}
+	c.notify()
+	return nil
+}
+
+// unregister drops the routes of a and queues the unsubscriptions.
+func (c *Cluster) unregister(a *Adapter) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.adapters[a.ns.Name()] == a {
+		delete(c.adapters, a.ns.Name())
+	}
+	for ch, r := range c.routes {
+		if r.a == a {
+			delete(c.routes, ch)
+			c.dirty[ch] = struct{}{}
+		}
+	}
+	for p, pa := range c.patterns {
+		if pa == a {
+			delete(c.patterns, p)
+			c.dirty["p:"+p] = struct{}{}
+		}
+	}
+	c.notify()
+}
+
+// roomJoined is called after a local socket joined room: the room's channel must be
+// subscribed unless it already is.
+func (c *Cluster) roomJoined(a *Adapter, room string) {
+	ch := a.ch.Room(room)
+	c.mu.RLock()
+	_, known := c.routes[ch]
+	c.mu.RUnlock()
+	if known {
+		return
+	}
+	c.mu.Lock()
+	if _, known := c.routes[ch]; !known && !c.closed && c.adapters[a.ns.Name()] == a {
+		c.routes[ch] = route{a: a, kind: routeBroadcast, room: room}
+		c.dirty[ch] = struct{}{}
+		c.notify()
+	}
+	c.mu.Unlock()
+}
+
+// roomMaybeEmpty is called after a local socket left room: when no local socket is left in
+// it, its channel is unsubscribed.
+func (c *Cluster) roomMaybeEmpty(a *Adapter, room string) {
+	if a.mem.HasRoom(room) {
+		return
+	}
+	ch := a.ch.Room(room)
+	c.mu.Lock()
+	if r, ok := c.routes[ch]; ok && r.a == a {
+		c.dirty[ch] = struct{}{}
+		c.notify()
+	}
+	c.mu.Unlock()
+}
+
+// notify wakes the subscription loop; c.mu is held.
+func (c *Cluster) notify() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// newID returns a random id of n characters of the base64url alphabet, like Node's uid2.
+func newID(n int) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[b[i]%64]
+	}
+	return string(b)
+}

@@ -1,0 +1,277 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"net"
+	"slices"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// subscribeChunk bounds the channels of one SUBSCRIBE command.
+const subscribeChunk = 512
+
+// receiveLoop reads the subscriber connection. go-redis reconnects it on the next read after
+// an error and then resubscribes every channel of the PubSub in one command, on its one
+// connection: the request channel keeps exactly one subscription from this process.
+func (c *Cluster) receiveLoop() {
+	defer c.wg.Done()
+	bo := backoff{min: 50 * time.Millisecond, max: 5 * time.Second}
+	subscribed, failed := false, false
+	for c.ctx.Err() == nil {
+		msg, err := c.ps.ReceiveTimeout(c.ctx, c.cfg.HealthCheckInterval)
+		if err != nil && isTimeout(err) {
+			// A silent connection may be a dead one: ask, the answer comes as a Pong.
+			if err = c.ps.Ping(c.ctx); err == nil {
+				continue
+			}
+		}
+		if err != nil {
+			if c.ctx.Err() != nil {
+				return
+			}
+			if subscribed || !failed {
+				c.health.setSubscribed(false, err)
+				c.lostConfirmations()
+			}
+			subscribed, failed = false, true
+			select {
+			case <-time.After(bo.next()):
+			case <-c.ctx.Done():
+				return
+			}
+			continue
+		}
+		if failed {
+			c.stats.reconnects.Add(1)
+			failed = false
+		}
+		bo.reset()
+		if !subscribed {
+			subscribed = true
+			c.health.setSubscribed(true, nil)
+		}
+		switch m := msg.(type) {
+		case *goredis.Message:
+			c.dispatch(m)
+		case *goredis.Subscription:
+			c.confirm(m.Kind, m.Channel)
+		}
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// dispatch routes one message: answers to this node's requests are taken here, so that a
+// handler waiting for them on the handling goroutine cannot block them; the rest is queued, in
+// order, for the handling goroutine.
+func (c *Cluster) dispatch(m *goredis.Message) {
+	c.stats.received.Add(1)
+	if c.testHook != nil {
+		c.testHook(m.Channel)
+	}
+	var r route
+	var ok bool
+	c.mu.RLock()
+	if m.Pattern != "" {
+		if a := c.patterns[m.Pattern]; a != nil {
+			r.a, r.kind = a, routeBroadcast
+			r.room, ok = a.ch.RoomOf(m.Channel)
+		}
+	} else {
+		r, ok = c.routes[m.Channel]
+	}
+	c.mu.RUnlock()
+	if !ok {
+		return // unsubscribed an instant ago
+	}
+	payload := []byte(m.Payload)
+	if r.kind == routeResponse {
+		r.a.onResponse(payload)
+		return
+	}
+	select {
+	case c.in <- inbound{a: r.a, kind: r.kind, room: r.room, payload: payload}:
+	default:
+		c.stats.receiveDropped.Add(1)
+	}
+}
+
+// handleLoop delivers received broadcasts and answers requests, one at a time, in order.
+func (c *Cluster) handleLoop() {
+	defer c.wg.Done()
+	for {
+		select {
+		case msg := <-c.in:
+			c.handle(msg)
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}
+
+func (c *Cluster) handle(msg inbound) {
+	defer func() {
+		// A panicking listener or disconnect handler must not stop the cluster traffic.
+		if v := recover(); v != nil {
+			c.log.Error("redis adapter: panic while handling a message", "panic", v)
+		}
+	}()
+	switch msg.kind {
+	case routeBroadcast:
+		// Checked here, in order with the requests: a join queued just before this message
+		// may have created the room.
+		if msg.room != "" && !msg.a.mem.HasRoom(msg.room) {
+			return // for a room this node does not hold: dropped before decoding, as Node does
+		}
+		msg.a.onBroadcast(msg.payload)
+	case routeRequest:
+		msg.a.onRequest(msg.payload)
+	}
+}
+
+// subscribeLoop brings the subscriptions in line with the routes: it is the only goroutine
+// that sends SUBSCRIBE and UNSUBSCRIBE, so their order is the order of the changes.
+func (c *Cluster) subscribeLoop() {
+	defer c.wg.Done()
+	for {
+		select {
+		case <-c.wake:
+		case <-c.ctx.Done():
+			return
+		}
+		var sub, unsub, psub, punsub []string
+		c.mu.Lock()
+		for key := range c.dirty {
+			if p, isPattern := strings.CutPrefix(key, "p:"); isPattern {
+				_, want := c.patterns[p]
+				sub1, unsub1 := c.change(key, want)
+				if sub1 {
+					psub = append(psub, p)
+				} else if unsub1 {
+					punsub = append(punsub, p)
+				}
+				continue
+			}
+			r, ok := c.routes[key]
+			want := ok && (r.room == "" || r.a.mem.HasRoom(r.room))
+			if ok && !want {
+				delete(c.routes, key) // the room emptied: forget its channel until it is joined again
+			}
+			sub1, unsub1 := c.change(key, want)
+			if sub1 {
+				sub = append(sub, key)
+			} else if unsub1 {
+				unsub = append(unsub, key)
+			}
+		}
+		clear(c.dirty)
+		c.syncNotify()
+		c.mu.Unlock()
+		// Outside the lock: these wait for Redis. An error leaves go-redis's own record of the
+		// subscriptions right, and it resubscribes them when the connection comes back.
+		for chunk := range slices.Chunk(sub, subscribeChunk) {
+			_ = c.ps.Subscribe(c.ctx, chunk...)
+		}
+		for chunk := range slices.Chunk(unsub, subscribeChunk) {
+			_ = c.ps.Unsubscribe(c.ctx, chunk...)
+		}
+		if len(psub) > 0 {
+			_ = c.ps.PSubscribe(c.ctx, psub...)
+		}
+		if len(punsub) > 0 {
+			_ = c.ps.PUnsubscribe(c.ctx, punsub...)
+		}
+	}
+}
+
+// change records the wanted state of a subscription and reports whether it must be
+// subscribed or unsubscribed; c.mu is held.
+func (c *Cluster) change(key string, want bool) (subscribe, unsubscribe bool) {
+	have := c.have[key]
+	switch {
+	case want && !have:
+		c.have[key] = true
+		if c.confirmed[key] {
+			c.matched++
+		}
+		return true, false
+	case !want && have:
+		delete(c.have, key)
+		if c.confirmed[key] {
+			c.matched--
+		}
+		return false, true
+	}
+	return false, false
+}
+
+// confirm records Redis's confirmation of a (p)(un)subscription.
+func (c *Cluster) confirm(kind, channel string) {
+	key := channel
+	if kind == "psubscribe" || kind == "punsubscribe" {
+		key = "p:" + channel
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch kind {
+	case "subscribe", "psubscribe":
+		if !c.confirmed[key] {
+			c.confirmed[key] = true
+			if c.have[key] {
+				c.matched++
+			}
+		}
+	case "unsubscribe", "punsubscribe":
+		if c.confirmed[key] {
+			delete(c.confirmed, key)
+			if c.have[key] {
+				c.matched--
+			}
+		}
+	}
+	c.syncNotify()
+}
+
+// lostConfirmations: the connection is gone, and every subscription with it.
+func (c *Cluster) lostConfirmations() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.confirmed)
+	c.matched = 0
+	c.syncNotify()
+}
+
+// syncNotify wakes waitSynced; c.mu is held.
+func (c *Cluster) syncNotify() {
+	close(c.syncChanged)
+	c.syncChanged = make(chan struct{})
+}
+
+// waitSynced waits until the node is ready and every subscription it wants is confirmed by
+// Redis, so that, for example, the server count includes this node. Tests use it.
+func (c *Cluster) waitSynced(ctx context.Context) error {
+	for {
+		if err := c.WaitReady(ctx); err != nil {
+			return err
+		}
+		c.mu.Lock()
+		synced := len(c.dirty) == 0 && c.matched == len(c.have)
+		changed := c.syncChanged
+		c.mu.Unlock()
+		if synced {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,49 @@
+// Package redis is the cluster adapter of package socketio over Redis Pub/Sub, wire-compatible
+// with the classic @socket.io/redis-adapter 8.x (createAdapter) of Node.js socket.io 4.x and
+// with @socket.io/redis-emitter 5.x publishers: Go and Node.js servers can share one cluster,
+// node by node.
+//
+// One Cluster holds the Redis connections of a server process (a connection pool to publish
+// and query, and exactly one subscriber connection) and makes the adapter of each namespace:
+//
+//	cl, err := redis.New(redis.Config{URL: os.Getenv("REDIS_URL")})
+//	if err != nil { ... }
+//	defer cl.Close()
+//	srv := socketio.NewServer(socketio.Config{Adapter: cl.NewAdapter})
+//
+// # What goes over Redis
+//
+// Broadcasts are published once, as MessagePack [uid, packet, opts], on "<key>#<nsp>#<room>#"
+// when they target exactly one room and on "<key>#<nsp>#" otherwise. Cluster-wide operations
+// (FetchSockets, SocketsJoin, SocketsLeave, DisconnectSockets, ServerSideEmit, broadcasts
+// with acknowledgements) are requests of types 0-9 on "<key>-request#<nsp>#", answered on
+// "<key>-response#<nsp>#"; this adapter answers every request type whichever node asks, and
+// Node.js nodes answer its requests. The number of servers is PUBSUB NUMSUB of the request
+// channel, so each Cluster holds exactly one subscription to it per namespace, restored once
+// after a reconnect. See package wire for the formats.
+//
+// By default (SubscribeRooms) a node subscribes to the namespace channel and to the channel of
+// each room that has a local socket (socket ids included), so that it receives no traffic for
+// rooms it does not hold; Node.js nodes instead PSUBSCRIBE "<key>#<nsp>#*" and drop such
+// messages after receiving them (SubscribePattern does the same). A broadcast to a room that a
+// socket joined an instant ago (before the SUBSCRIBE reached Redis, about one round trip) can
+// miss that socket on this node.
+//
+// # Delivery and failures
+//
+// Local delivery never waits for Redis. Messages to publish go through one ordered queue,
+// bounded in bytes (Config.PublishQueueBytes); while Redis is unreachable they wait there, and
+// what does not fit is dropped and counted (Stats). The node logs once when Redis becomes
+// unreachable and once when it is back, reconnects with exponential backoff, resubscribes, and
+// reports its state in Health and Ready. Requests that need the other servers fail fast with
+// ErrUnavailable meanwhile. A malformed message on any channel is counted and dropped.
+//
+// # Concurrency
+//
+// Messages from Redis are handled in arrival order on one goroutine per Cluster: broadcasts
+// are delivered, requests answered, and server-side listeners (Namespace.OnServerSideEmit) and
+// disconnect handlers of remotely disconnected sockets run there. Answers to this node's own
+// requests are taken by the subscriber goroutine itself, so such handlers may issue cluster
+// requests (FetchSockets, ServerSideEmitWithAck...) without deadlocking; they hold up the
+// messages behind them while they wait.
+package redis
