@@ -192,8 +192,15 @@ func runOnce(ctx context.Context, o options, spec serverSpec, loadBin, label str
 		urls = append(urls, p.url)
 		pids = append(pids, fmt.Sprint(p.cmd.Process.Pid))
 	}
+	// A cluster run emits through the first node and connects the clients to the others, so
+	// that every delivery crosses Redis.
+	emitURL := urls[0]
+	if len(urls) > 1 {
+		urls = urls[1:]
+	}
 	args := []string{
 		"-url", strings.Join(urls, ","),
+		"-emit-url", emitURL,
 		"-pid", strings.Join(pids, ","),
 		"-secret", secret,
 		"-key", key,

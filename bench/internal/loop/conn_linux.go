@@ -36,7 +36,13 @@ type conn struct {
 	fragOp  byte
 }
 
-const maxHead = 16 << 10 // an upgrade response head larger than this is refused
+// Bounds on what a connection buffers, so that a misbehaving server cannot grow the client's
+// memory without limit.
+const (
+	maxHead         = 16 << 10 // an upgrade response head larger than this is refused
+	maxMessage      = 1 << 20  // a fragmented message larger than this closes the connection
+	maxPendingWrite = 64 << 10 // unwritten bytes (pongs the server does not read) that close it
+)
 
 // open creates the socket of connection idx, binds it to its source address and starts a
 // non-blocking connect.
@@ -211,6 +217,10 @@ func (l *loop) frame(c *conn, slot int, h wsframe.Header, payload []byte, now ti
 			l.packet(c, slot, payload, now)
 		}
 	case wsframe.OpContinuation:
+		if len(c.frag)+len(payload) > maxMessage {
+			l.closeConn(c, "fragmented message too large")
+			return
+		}
 		c.frag = append(c.frag, payload...)
 		if h.Fin {
 			if c.fragOp == wsframe.OpText {
@@ -270,6 +280,10 @@ var pong = []byte("3")
 // copied if kept.
 func (l *loop) write(c *conn, slot int, b []byte) {
 	if c.writing {
+		if len(c.out)+len(b) > maxPendingWrite {
+			l.closeConn(c, "server does not read")
+			return
+		}
 		c.out = append(c.out, b...)
 		return
 	}

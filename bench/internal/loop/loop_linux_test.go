@@ -251,7 +251,7 @@ func newTestLoop(t *testing.T) (*loop, *conn, int) {
 		unix.Close(fds[0])
 		unix.Close(fds[1])
 		unix.Close(l.evfd)
-		unix.Close(l.epfd)
+		l.epfile.Close()
 	})
 	l.conns = append(l.conns, conn{fd: int32(fds[0]), state: stateReady})
 	return l, &l.conns[0], fds[1]
@@ -313,5 +313,20 @@ func TestBadFrameDrops(t *testing.T) {
 	l.process(c, 0, []byte{0x81, 0x85, 1, 2, 3, 4, 5}, time.Now()) // masked server frame
 	if c.state != stateClosed || l.c.dropped.Load() != 1 {
 		t.Fatalf("state %d dropped %d", c.state, l.c.dropped.Load())
+	}
+}
+
+// Endless fragments close the connection rather than grow its buffer.
+func TestEndlessFragmentsDrop(t *testing.T) {
+	l, c, _ := newTestLoop(t)
+	chunk := make([]byte, 60000)
+	frame := append([]byte{0x01, 126, byte(len(chunk) >> 8), byte(len(chunk))}, chunk...) // text, not final
+	l.process(c, 0, frame, time.Now())
+	cont := append([]byte{0x00, 126, byte(len(chunk) >> 8), byte(len(chunk))}, chunk...)
+	for i := 0; i < 100 && c.state != stateClosed; i++ {
+		l.process(c, 0, cont, time.Now())
+	}
+	if c.state != stateClosed || len(c.frag) != 0 {
+		t.Fatalf("state %d with %d bytes of fragments", c.state, len(c.frag))
 	}
 }
