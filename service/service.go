@@ -39,6 +39,8 @@ type Options struct {
 	// Stdout receives the "listening on PORT" line (and "internal API listening on ADDR")
 	// that scripts and tests wait for. Default os.Stdout.
 	Stdout io.Writer
+	// AdapterStats, when set, feeds the adapter metrics (messages published and received).
+	AdapterStats func() metrics.AdapterStats
 	// Metrics, when set, is used instead of a fresh set (tests).
 	Metrics *metrics.Metrics
 }
@@ -75,6 +77,9 @@ func New(cfg *config.Config, log *slog.Logger, opts Options) (*Service, error) {
 	s := &Service{cfg: cfg, opts: opts, log: log, metrics: opts.Metrics, conns: newConns()}
 	if s.metrics == nil {
 		s.metrics = metrics.New()
+	}
+	if opts.AdapterStats != nil {
+		s.metrics.ObserveAdapter(opts.AdapterStats)
 	}
 	var err error
 	if s.verifier, err = newVerifier(cfg); err != nil {

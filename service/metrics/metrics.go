@@ -15,6 +15,8 @@
 //	realtime_api_emits_total{route}                  counter: emits performed through the API (a batch counts each entry)
 //	realtime_adapter_published_total                 counter: messages this node published to the cluster
 //	realtime_adapter_received_total                  counter: cluster messages this node received
+//	realtime_adapter_publish_dropped_total           counter: messages not published (queue full while Redis was away)
+//	realtime_adapter_ready                           gauge: 1 while the cluster adapter reaches the cluster
 //	realtime_write_queue_drops_total{kind}           counter: volatile packets skipped, sessions closed on a full queue
 //	realtime_draining                                gauge: 1 while a SIGTERM drain runs
 //
@@ -24,6 +26,7 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,8 +49,7 @@ type Metrics struct {
 	apiRequests   *prometheus.CounterVec
 	apiDuration   *prometheus.HistogramVec
 	apiEmits      *prometheus.CounterVec
-	published     prometheus.Counter
-	received      prometheus.Counter
+	adapter       atomic.Pointer[func() AdapterStats]
 	drops         *prometheus.CounterVec
 	draining      prometheus.Gauge
 }
@@ -117,11 +119,24 @@ func New() *Metrics {
 	m.apiEmits = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "realtime_api_emits_total", Help: "Emits performed through the internal API, by route (a batch counts each entry).",
 	}, []string{"route"})
-	m.published = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "realtime_adapter_published_total", Help: "Messages this node published to the cluster adapter.",
-	})
-	m.received = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "realtime_adapter_received_total", Help: "Messages this node received from the cluster adapter.",
+	adapterCounter := func(name, help string, read func(AdapterStats) uint64) prometheus.CounterFunc {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 {
+			return float64(read(m.adapterStats()))
+		})
+	}
+	published := adapterCounter("realtime_adapter_published_total", "Messages this node published to the cluster.",
+		func(s AdapterStats) uint64 { return s.Published })
+	received := adapterCounter("realtime_adapter_received_total", "Messages this node received from the cluster.",
+		func(s AdapterStats) uint64 { return s.Received })
+	dropped := adapterCounter("realtime_adapter_publish_dropped_total", "Messages not published because the publish queue was full.",
+		func(s AdapterStats) uint64 { return s.PublishDropped })
+	ready := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "realtime_adapter_ready", Help: "1 while the adapter reaches the cluster (always 1 in memory).",
+	}, func() float64 {
+		if m.adapterStats().Ready {
+			return 1
+		}
+		return 0
 	})
 	m.drops = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "realtime_write_queue_drops_total", Help: "Packets dropped on the write path: volatile packets skipped, sessions closed on a full write queue.",
@@ -131,7 +146,7 @@ func New() *Metrics {
 	})
 	m.registry.MustRegister(
 		m.connections, m.connects, m.connectErrors, m.disconnects, m.eventsIn, m.eventsOut, m.fanout,
-		m.apiRequests, m.apiDuration, m.apiEmits, m.published, m.received, m.drops, m.draining,
+		m.apiRequests, m.apiDuration, m.apiEmits, published, received, dropped, ready, m.drops, m.draining,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -216,20 +231,26 @@ func (m *Metrics) APIEmits(route string, n int) {
 	m.apiEmits.WithLabelValues(route).Add(float64(n))
 }
 
-// AdapterPublished records a message published to the cluster.
-func (m *Metrics) AdapterPublished() {
-	if m == nil {
-		return
-	}
-	m.published.Inc()
+// AdapterStats are the cluster adapter's counters since start.
+type AdapterStats struct {
+	Published, Received, PublishDropped uint64
+	Ready                               bool
 }
 
-// AdapterReceived records a message received from the cluster.
-func (m *Metrics) AdapterReceived() {
+// ObserveAdapter makes the adapter metrics read fn at each scrape. Without it they read 0 and
+// the adapter counts as ready (one node in memory).
+func (m *Metrics) ObserveAdapter(fn func() AdapterStats) {
 	if m == nil {
 		return
 	}
-	m.received.Inc()
+	m.adapter.Store(&fn)
+}
+
+func (m *Metrics) adapterStats() AdapterStats {
+	if fn := m.adapter.Load(); fn != nil {
+		return (*fn)()
+	}
+	return AdapterStats{Ready: true}
 }
 
 // WriteQueueDrop records a drop of kind DropVolatile or DropSessionClosed.

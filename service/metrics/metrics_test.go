@@ -35,11 +35,12 @@ func TestExposition(t *testing.T) {
 	m.EventSent("/", -1)
 	m.APIRequest("/api/v1/internal/emit", 200, 3*time.Millisecond)
 	m.APIEmits("/api/v1/internal/emit/batch", 5)
-	m.AdapterPublished()
-	m.AdapterReceived()
-	m.AdapterReceived()
 	m.WriteQueueDrop(DropVolatile)
 	m.SetDraining(true)
+	if out := scrape(t, m); !strings.Contains(out, "realtime_adapter_ready 1") || !strings.Contains(out, "realtime_adapter_published_total 0") {
+		t.Fatal("without an adapter, the adapter metrics must read ready and zero")
+	}
+	m.ObserveAdapter(func() AdapterStats { return AdapterStats{Published: 1, Received: 2, PublishDropped: 3} })
 
 	out := scrape(t, m)
 	for _, want := range []string{
@@ -59,6 +60,8 @@ func TestExposition(t *testing.T) {
 		`realtime_api_emits_total{route="/api/v1/internal/emit/batch"} 5`,
 		`realtime_adapter_published_total 1`,
 		`realtime_adapter_received_total 2`,
+		`realtime_adapter_publish_dropped_total 3`,
+		`realtime_adapter_ready 0`,
 		`realtime_write_queue_drops_total{kind="volatile"} 1`,
 		`realtime_write_queue_drops_total{kind="write_queue_full"} 0`,
 		`realtime_draining 1`,
@@ -79,8 +82,7 @@ func TestNilRecordsNothing(t *testing.T) {
 	m.EventSent("/", 1)
 	m.APIRequest("r", 200, 0)
 	m.APIEmits("r", 1)
-	m.AdapterPublished()
-	m.AdapterReceived()
+	m.ObserveAdapter(nil)
 	m.WriteQueueDrop(DropVolatile)
 	m.SetDraining(false)
 }
