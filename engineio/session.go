@@ -56,7 +56,9 @@ type Session struct {
 	awaitingPong bool
 	refreshed    bool // the pong deadline was extended once already
 
-	// recvMu serialises the handler's callbacks: OnOpen, OnMessage and OnClose.
+	// recvMu serialises the handler's callbacks: OnOpen, OnMessage and OnClose. Lock order:
+	// recvMu, then mu (a callback may call Send); mu is never held while taking recvMu, and
+	// never across a callback or a network write.
 	recvMu       sync.Mutex
 	closePending atomic.Bool // OnClose is due
 	closeFired   bool        // guarded by recvMu
