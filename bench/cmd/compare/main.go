@@ -43,6 +43,7 @@ type options struct {
 	serverCPU string
 	loadCPU   string
 	timeout   time.Duration
+	profile   bool
 	loadArgs  []string
 }
 
@@ -74,6 +75,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.serverCPU, "server-cpu", "0", "CPU list the servers are pinned to (taskset -c); empty: no pinning")
 	fs.StringVar(&o.loadCPU, "load-cpu", "1", "CPU list the load tool is pinned to; empty: no pinning")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "bound on each load run")
+	fs.BoolVar(&o.profile, "profile", false, "record the servers with perf during each load run and write the top symbols to <out>/<run>.perf.txt")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -121,8 +123,13 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	if o.profile {
+		if _, err := exec.LookPath("perf"); err != nil {
+			return errors.New("-profile needs perf (linux-perf)")
+		}
+	}
 	specs := map[string]serverSpec{
-		"node": nodeSpec(repo),
+		"node": nodeSpec(repo, o.profile),
 	}
 	for _, s := range o.servers {
 		if s == "go" {
@@ -210,6 +217,13 @@ func runOnce(ctx context.Context, o options, spec serverSpec, loadBin, label str
 	args = append(args, o.loadArgs...)
 	rctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
+	if o.profile {
+		stopProfile, err := startProfile(pids, filepath.Join(o.out, label))
+		if err != nil {
+			return nil, err
+		}
+		defer stopProfile()
+	}
 	return runLoad(rctx, o.loadCPU, loadBin, args, label)
 }
 

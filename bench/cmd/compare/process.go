@@ -26,10 +26,15 @@ type serverSpec struct {
 	env  []string
 }
 
-func nodeSpec(repo string) serverSpec {
+func nodeSpec(repo string, profile bool) serverSpec {
+	argv := []string{"node"}
+	if profile {
+		// Lets perf name the functions V8 compiled (it writes /tmp/perf-<pid>.map).
+		argv = append(argv, "--perf-basic-prof")
+	}
 	return serverSpec{
 		name: "node",
-		argv: []string{"node", filepath.Join(repo, "bench", "peers", "node", "server.js")},
+		argv: append(argv, filepath.Join(repo, "bench", "peers", "node", "server.js")),
 		env:  []string{"NODE_PATH=" + filepath.Join(repo, "test", "node", "node_modules")},
 	}
 }
@@ -185,4 +190,35 @@ func prefix(w io.Writer, r io.Reader, p string) {
 	for sc.Scan() {
 		fmt.Fprintln(w, p+sc.Text())
 	}
+}
+
+// startProfile records the processes pids with perf until the returned function is called,
+// which then writes the hottest symbols to base.perf.txt.
+func startProfile(pids []string, base string) (func(), error) {
+	data := base + ".perf.data"
+	cmd := exec.Command("perf", "record", "-e", "cpu-clock", "-F", "499", "-g", "-o", data, "-p", strings.Join(pids, ","))
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("perf record: %w", err)
+	}
+	return func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+		report := exec.Command("perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "dso,symbol", "--percent-limit", "1", "-g", "none")
+		out, err := report.Output()
+		if err != nil {
+			logf("perf report: %v", err)
+			return
+		}
+		// Drop perf's empty IPC columns and the padding before them.
+		var b strings.Builder
+		for _, line := range strings.Split(string(out), "\n") {
+			b.WriteString(strings.TrimRight(line, " -"))
+			b.WriteByte('\n')
+		}
+		if err := os.WriteFile(base+".perf.txt", []byte(b.String()), 0o644); err != nil {
+			logf("perf report: %v", err)
+		}
+		_ = os.Remove(data)
+	}, nil
 }
