@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -27,6 +28,10 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	flag.Parse()
+	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
+		return m.Run() // fuzz workers run only the fuzz target: no need for Node
+	}
 	if p, err := startNode(context.Background(), nil); err != nil {
 		fmt.Fprintln(os.Stderr, "client tests: Node.js reference service not started:", err)
 	} else {
