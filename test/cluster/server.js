@@ -82,7 +82,7 @@ async function main() {
         nsp.serverSideEmit(cmd.event, ...args);
         return true;
       case 'serverSideEmitWithAck':
-        return await nsp.timeout(cmd.timeout || 3000).serverSideEmitWithAck(cmd.event, ...args);
+        return await nsp.serverSideEmitWithAck(cmd.event, ...args);
       case 'allRooms':
         return [...(await nsp.adapter.allRooms())];
       case 'serverCount':
@@ -97,6 +97,10 @@ async function main() {
         throw new Error('unknown op ' + cmd.op);
     }
   });
+
+  // The adapters' SUBSCRIBE commands went out on sub before this one: once it is confirmed,
+  // they are too, and this node counts in PUBSUB NUMSUB.
+  await sub.subscribe('ready-probe-' + name + '-' + process.pid, () => {});
 
   httpServer.listen(0, '127.0.0.1', () => {
     const uid = {};
