@@ -228,16 +228,19 @@ func memInUse() runtime.MemStats {
 	return m
 }
 
-// TestIdleClientsHelper is the client process of BenchmarkIdleWebSocketMemory: it opens the
-// websocket sessions, reads their open packets, says "ready" and holds them until stdin closes.
+// TestIdleClientsHelper is the client process of the loopback benchmarks: it opens the
+// websocket sessions and reads their open packets, says "ready", then either holds them idle
+// until stdin closes, or (ENGINEIO_CLIENTS_READ=1) reads every frame and writes one line each
+// time every client has received one more message.
 func TestIdleClientsHelper(t *testing.T) {
 	spec := os.Getenv("ENGINEIO_IDLE_CLIENTS")
 	if spec == "" {
-		t.Skip("client process of BenchmarkIdleWebSocketMemory")
+		t.Skip("client process of BenchmarkIdleWebSocketMemory and BenchmarkBroadcastLoopback")
 	}
 	addr, count, _ := strings.Cut(spec, ",")
 	n, _ := strconv.Atoi(count)
 	conns := make([]net.Conn, 0, n)
+	readers := make([]*bufio.Reader, 0, n)
 	for range n {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
@@ -250,19 +253,108 @@ func TestIdleClientsHelper(t *testing.T) {
 		if err != nil || resp.StatusCode != 101 {
 			t.Fatalf("upgrade: %v %v", resp, err)
 		}
-		// The open packet: a text frame of under 126 bytes.
-		var hdr [2]byte
-		if _, err := io.ReadFull(br, hdr[:]); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.ReadFull(br, make([]byte, hdr[1]&0x7f)); err != nil {
+		if err := skipFrame(br); err != nil { // the open packet
 			t.Fatal(err)
 		}
 		conns = append(conns, c)
+		readers = append(readers, br)
 	}
 	fmt.Println("ready")
+	if os.Getenv("ENGINEIO_CLIENTS_READ") != "" {
+		var received atomic.Int64
+		var mu sync.Mutex
+		for _, br := range readers {
+			go func() {
+				for skipFrame(br) == nil {
+					if v := received.Add(1); v%int64(n) == 0 {
+						mu.Lock()
+						os.Stdout.Write([]byte("r\n"))
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+	}
 	io.Copy(io.Discard, os.Stdin)
 	for _, c := range conns {
 		c.Close()
 	}
+}
+
+// skipFrame reads one unmasked server frame.
+func skipFrame(br *bufio.Reader) error {
+	var hdr [2]byte
+	if _, err := io.ReadFull(br, hdr[:]); err != nil {
+		return err
+	}
+	n := int64(hdr[1] & 0x7f)
+	switch n {
+	case 126:
+		var ext [2]byte
+		if _, err := io.ReadFull(br, ext[:]); err != nil {
+			return err
+		}
+		n = int64(ext[0])<<8 | int64(ext[1])
+	case 127:
+		var ext [8]byte
+		if _, err := io.ReadFull(br, ext[:]); err != nil {
+			return err
+		}
+		n = 0
+		for _, b := range ext {
+			n = n<<8 | int64(b)
+		}
+	}
+	_, err := br.Discard(int(n))
+	return err
+}
+
+// BenchmarkBroadcastLoopback broadcasts to websocket clients over real loopback TCP, held by
+// a child process that reads every frame; an iteration ends when every client has its copy.
+// The clients share the machine's CPUs with the server, so this is a floor, not a ceiling.
+func BenchmarkBroadcastLoopback(b *testing.B) {
+	const n = 1000
+	srv := NewServer(Config{PingInterval: time.Hour, OnOpen: func(*Session) SessionHandler { return nil }})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	defer func() {
+		srv.sessions.Range(func(_, v any) bool {
+			v.(*Session).terminate(ReasonServerShutdown, nil, msgClose, false)
+			return true
+		})
+	}()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestIdleClientsHelper$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "ENGINEIO_IDLE_CLIENTS="+hs.Listener.Addr().String()+","+strconv.Itoa(n), "ENGINEIO_CLIENTS_READ=1")
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer stdin.Close()
+	lines := bufio.NewReader(stdout)
+	if line, err := lines.ReadString('\n'); err != nil || line != "ready\n" {
+		b.Fatalf("client process: %q %v", line, err)
+	}
+	var sessions []*Session
+	srv.sessions.Range(func(_, v any) bool { sessions = append(sessions, v.(*Session)); return true })
+	if len(sessions) != n {
+		b.Fatalf("%d sessions, want %d", len(sessions), n)
+	}
+	payload := []byte(`2["order:update",{"id":"64f1c2","status":"preparing","eta":1200}]`)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m := NewTextMessage(payload)
+		for _, s := range sessions {
+			s.Send(m)
+		}
+		if _, err := lines.ReadString('\n'); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/recipient")
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "deliveries/s")
 }
