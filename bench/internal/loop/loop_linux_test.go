@@ -228,6 +228,9 @@ func TestConnectRefusedCounts(t *testing.T) {
 	}
 	defer set.Close()
 	set.Open(0, 3)
+	if n := set.InFlight(); n > 3 || n < 0 {
+		t.Fatalf("in flight right after Open: %d", n)
+	}
 	waitFor(t, "the failures", func() bool { return set.Stats().Failed == 3 })
 	if set.InFlight() != 0 {
 		t.Fatalf("in flight %d after all failed", set.InFlight())

@@ -17,10 +17,11 @@ import (
 // Set is a group of client connections driven by event loops. Its methods are safe for
 // concurrent use.
 type Set struct {
-	cfg   Config
-	loops []*loop
-	wg    sync.WaitGroup
-	once  sync.Once
+	cfg       Config
+	loops     []*loop
+	requested atomic.Int64 // connections passed to Open
+	wg        sync.WaitGroup
+	once      sync.Once
 }
 
 // New starts the event loops of a set with no connections yet.
@@ -72,6 +73,8 @@ func (s *Set) Open(from, to int) {
 	if from >= to {
 		return
 	}
+	// Counted here, not when the loops get to them: pacing reads InFlight right after Open.
+	s.requested.Add(int64(to - from))
 	for _, l := range s.loops {
 		l.mu.Lock()
 	}
@@ -85,11 +88,12 @@ func (s *Set) Open(from, to int) {
 	}
 }
 
-// InFlight returns how many connections are opened but neither connected nor failed yet.
+// InFlight returns how many connections Open started that have neither connected nor failed
+// yet.
 func (s *Set) InFlight() int64 {
-	var n int64
+	n := s.requested.Load()
 	for _, l := range s.loops {
-		n += l.c.opened.Load() - l.c.connected.Load() - l.c.failed.Load()
+		n -= l.c.connected.Load() + l.c.failed.Load()
 	}
 	return n
 }
