@@ -1,0 +1,151 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/tomato-code/realtime/internal/testutil"
+)
+
+// redisURL returns the Redis of the tests ($REDIS_URL, default 127.0.0.1:6379), skipping t
+// when nothing answers there.
+func redisURL(t *testing.T) string {
+	t.Helper()
+	u := os.Getenv("REDIS_URL")
+	if u == "" {
+		u = "redis://127.0.0.1:6379"
+	}
+	parsed, err := url.Parse(u)
+	if err != nil {
+		t.Fatalf("REDIS_URL %q: %v", u, err)
+	}
+	c, err := net.DialTimeout("tcp", parsed.Host, time.Second)
+	if err != nil {
+		t.Skipf("no Redis at %s: %v", u, err)
+	}
+	c.Close()
+	return u
+}
+
+func uniqueKey(t *testing.T) string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return "rt-e2e-" + hex.EncodeToString(b)
+}
+
+// TestE2ECluster runs two nodes on one Redis: the internal API of either node reaches the
+// clients of both, and lists and moves them wherever they are.
+func TestE2ECluster(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	env := []string{"REDIS_URL=" + redisURL(t), "REDIS_KEY=" + uniqueKey(t), "NAMESPACES=/orders"}
+	a := startService(t, env...)
+	b := startService(t, env...)
+	for _, p := range []*proc{a, b} {
+		p.waitLog(map[string]string{"msg": "listening", "adapter": "redis"})
+	}
+	var out map[string]any
+	a.runJS(t, `
+// Wait until both nodes see the cluster: /ready turns 200 once Redis answers.
+for (const base of [BASE, process.env.B]) {
+  for (let i = 0; i < 500; i++) {
+    if ((await fetch(base + '/ready')).status === 200) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+const onA = await connect({ token: sign({ _id: 'u1' }) });
+const connectB = (claims) => new Promise((resolve, reject) => {
+  const s = io(process.env.B, { auth: { token: sign(claims) }, reconnection: false, forceNew: true });
+  sockets.push(s);
+  s.once('connect', () => resolve(s));
+  s.once('connect_error', reject);
+});
+const onB = await connectB({ _id: 'u1' });
+const bSock = await connectB({ _id: 'u2' });
+const apiB = (path, body, opts) => fetch(process.env.B_API + path, {
+  method: (opts && opts.method) || 'POST', headers: { 'x-internal-key': KEY, 'content-type': 'application/json' },
+  body: body ? JSON.stringify(body) : undefined,
+}).then(async (r) => ({ status: r.status, body: await r.json() }));
+const out = {};
+// An emit through node B reaches the user's socket on node A.
+let got = next(onA, 'cross');
+out.emit = await apiB('/api/v1/internal/emit', { event: 'cross', room: 'user:u1', payload: { from: 'B' } });
+out.cross = (await got)[0];
+// Listing through B finds sockets on both nodes.
+out.sockets = (await apiB('/api/v1/internal/sockets?room=user:u1', null, { method: 'GET' })).body.sockets.length;
+out.socketsU2 = (await apiB('/api/v1/internal/sockets?room=user:u2', null, { method: 'GET' })).body.sockets.map((s) => s.userId);
+// Join through B, emit through A.
+out.join = (await apiB('/api/v1/internal/rooms/join', { room: 'user:u1', join: 'order:9' })).status;
+// Other nodes apply a join when the request reaches them through Redis, as with Node.js
+// adapters: wait until node A lists its socket in the room.
+for (let i = 0; i < 500; i++) {
+  const r = await api('/api/v1/internal/sockets?room=order:9', null, { method: 'GET' });
+  if (r.body.sockets.some((s) => s.id === onA.id)) break;
+  await new Promise((r) => setTimeout(r, 10));
+}
+got = next(onA, 'o9');
+await api('/api/v1/internal/emit', { event: 'o9', room: 'order:9', payload: 9 });
+out.o9 = (await got)[0];
+// Ack through B from a client on A.
+onA.on('ask', (ack) => ack('from A'));
+onB.on('ask', () => {}); // receives, never answers
+out.ack = (await apiB('/api/v1/internal/emit', { event: 'ask', room: 'user:u1', ack: { timeoutMs: 1500 } })).body;
+// Disconnect through B.
+const gone = next(onA, 'disconnect');
+out.disconnect = (await apiB('/api/v1/internal/disconnect', { room: 'user:u1' })).status;
+out.reason = (await gone)[0];
+if (onB.connected) await next(onB, 'disconnect');
+out.stillB = onB.connected;
+return out;`, &out, "B="+b.url, "B_API="+b.apiURL)
+	if out["emit"].(map[string]any)["status"] != 200.0 || out["cross"].(map[string]any)["from"] != "B" {
+		t.Errorf("cross-node emit: %v %v", out["emit"], out["cross"])
+	}
+	if out["sockets"] != 2.0 || len(out["socketsU2"].([]any)) != 1 || out["socketsU2"].([]any)[0] != "u2" {
+		t.Errorf("cross-node listing: %v %v", out["sockets"], out["socketsU2"])
+	}
+	if out["join"] != 200.0 || out["o9"] != 9.0 {
+		t.Errorf("cross-node join: %v %v", out["join"], out["o9"])
+	}
+	// u1 has a socket on each node: the one on A answers, the one on B never does.
+	ack := out["ack"].(map[string]any)
+	if ack["timedOut"] != true || len(ack["responses"].([]any)) != 1 || ack["responses"].([]any)[0] != "from A" {
+		t.Errorf("cross-node ack: %v", ack)
+	}
+	if out["disconnect"] != 200.0 || out["reason"] != "io server disconnect" || out["stillB"] != false {
+		t.Errorf("cross-node disconnect: %v %v", out["disconnect"], out["reason"])
+	}
+}
+
+// TestE2ERedisUnreachable: a node whose Redis does not answer still serves its own clients,
+// and /ready says 503 so that the load balancer keeps new clients away.
+func TestE2ERedisUnreachable(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	p := startService(t, "REDIS_URL=redis://"+addr, "REDIS_KEY="+uniqueKey(t))
+	status, body := p.get(t, "/ready")
+	if status != 503 || body["status"] != "not ready" {
+		t.Errorf("ready without Redis: %d %v", status, body)
+	}
+	status, body = p.get(t, "/health")
+	if status != 200 || body["adapter"].(map[string]any)["ready"] != false || body["adapter"].(map[string]any)["name"] != "redis" {
+		t.Errorf("health without Redis: %d %v", status, body)
+	}
+	var got []any
+	p.runJS(t, `
+const s = await connect({ token: sign({ _id: 'u1' }) });
+const got = next(s, 'local');
+const r = await api('/api/v1/internal/emit', { event: 'local', room: 'user:u1', payload: 'still served' });
+return [r.status, (await got)[0]];`, &got)
+	if len(got) != 2 || got[0] != 200.0 || got[1] != "still served" {
+		t.Errorf("local emit without Redis: %v", got)
+	}
+}
