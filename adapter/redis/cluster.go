@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -101,7 +102,7 @@ type Cluster struct {
 	syncChanged chan struct{} // closed and replaced when that may have changed
 
 	// testHook, when set by tests, sees every message the subscriber receives.
-	testHook func(channel string)
+	testHook atomic.Pointer[func(channel string)]
 }
 
 type routeKind int

@@ -73,8 +73,8 @@ func isTimeout(err error) bool {
 // order, for the handling goroutine.
 func (c *Cluster) dispatch(m *goredis.Message) {
 	c.stats.received.Add(1)
-	if c.testHook != nil {
-		c.testHook(m.Channel)
+	if hook := c.testHook.Load(); hook != nil {
+		(*hook)(m.Channel)
 	}
 	var r route
 	var ok bool
@@ -254,15 +254,17 @@ func (c *Cluster) syncNotify() {
 	c.syncChanged = make(chan struct{})
 }
 
-// waitSynced waits until the node is ready and every subscription it wants is confirmed by
-// Redis, so that, for example, the server count includes this node. Tests use it.
+// waitSynced waits until the node is ready and Redis confirmed exactly the subscriptions it
+// wants, so that, for example, the server count includes this node. Tests use it.
 func (c *Cluster) waitSynced(ctx context.Context) error {
 	for {
 		if err := c.WaitReady(ctx); err != nil {
 			return err
 		}
 		c.mu.Lock()
-		synced := len(c.dirty) == 0 && c.matched == len(c.have)
+		// Confirmed equals have: every wanted subscription is live and every unwanted one
+		// is gone.
+		synced := len(c.dirty) == 0 && c.matched == len(c.have) && len(c.confirmed) == c.matched
 		changed := c.syncChanged
 		c.mu.Unlock()
 		if synced {

@@ -1,0 +1,134 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tomato-code/realtime/adapter/redis/wire"
+	"github.com/tomato-code/realtime/internal/testutil"
+	"github.com/tomato-code/realtime/test/cluster"
+)
+
+// Garbage on every channel a node listens to is counted and dropped; the node goes on
+// delivering. (No Node.js node here: garbage on a broadcast channel kills Node nodes.)
+func TestMalformedMessages(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	url, key := cluster.RedisURL(t), cluster.Key(t)
+	g1 := startGoNode(t, "g1", url, key, nodeOptions{})
+	clients := startClients(t, clientSpec{Name: "A", URL: g1.url, Rooms: []string{"a"}})
+	g1.synced(t)
+	a := g1.adapter("/")
+	deep := strings.Repeat("\x91", wire.MaxDepth+5) + "\xc0"
+	garbage := map[string][]string{
+		a.ch.Broadcast: {"\xc1", "\x80", "\x93\xa1x", "\x93\xa1x\xa1y\x80", "\x93\xa1x\x82\xa4type\x02\xa4data\xa1x\x80",
+			deep, "\x93\xa1x\x82\xa4type\x02\xa4data\x91\xa1e\xc0", "\xdd\xff\xff\xff\xff", ""},
+		a.ch.Room("a"):                   {"\xc1", "{}", "\x93\xa1x\x83\xa4type\x00\xa4data\x91\xa1e\xa3nsp\xa1/\x80"},
+		a.ch.Request:                     {"{", `{"type":5}`, `{"type":"x"}`, "\xc1", `{"type":7,"packet":1}`, `{"type":2,"opts":"x","rooms":[]}`, "[]", ""},
+		a.ch.Response:                    {"{", `{"requestId":1}`, "\xc1", `{"type":9}`},
+		a.ch.SpecificResponse(a.uid):     {"{"},
+		a.ch.Broadcast + "unknown-room#": {"\xc1"}, // not subscribed: never even received
+	}
+	rc := cluster.Client(t, url)
+	ctx := context.Background()
+	want := 0
+	for ch, msgs := range garbage {
+		for _, m := range msgs {
+			if err := rc.Publish(ctx, ch, m).Err(); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasSuffix(ch, "unknown-room#") {
+				want++
+			}
+		}
+	}
+	// A valid broadcast from "another node" after the garbage still arrives.
+	valid, err := wire.AppendBroadcast(nil, wire.Broadcast{UID: "other", Packet: wire.Packet{Nsp: "/", Data: json.RawMessage(`["ok",1]`)},
+		Opts: wire.BroadcastOptions{Rooms: []string{"a"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, rc.Publish(ctx, a.ch.Room("a"), valid).Err())
+	clients.Wait(wait, "A ok", gotEvent("A", "ok"))
+	if st := g1.cluster.Stats(); st.Malformed != uint64(want) {
+		t.Errorf("malformed = %d, want %d (stats %+v)", st.Malformed, want, st)
+	}
+	if n := clients.Count(func(l cluster.Line) bool { return l["event"] != nil }); n != 1 {
+		t.Errorf("A received %d events, want only ok", n)
+	}
+}
+
+// In SubscribeRooms mode a node holds exactly the channels of its local rooms (socket ids
+// included) besides its fixed ones, and one subscription to the request channel.
+func TestRoomSubscriptions(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	url, key := cluster.RedisURL(t), cluster.Key(t)
+	g1 := startGoNode(t, "g1", url, key, nodeOptions{})
+	g2 := startGoNode(t, "g2", url, key, nodeOptions{mode: SubscribePattern})
+	clients := startClients(t, clientSpec{Name: "A", URL: g1.url, Rooms: []string{"x", "y"}})
+	id := clients.Wait(wait, "A connected", func(l cluster.Line) bool { return l["connected"] != nil }).Str("connected")
+	g1.synced(t)
+	rc := cluster.Client(t, url)
+	ctx := context.Background()
+	channels := func() []string {
+		t.Helper()
+		list, err := rc.PubSubChannels(ctx, key+"*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(list)
+		return list
+	}
+	a1, a2 := g1.adapter("/"), g2.adapter("/")
+	fixed := []string{a1.ch.Broadcast, a1.ch.Request, a1.ch.Response, a1.ch.SpecificResponse(a1.uid), a2.ch.SpecificResponse(a2.uid)}
+	want := append(slices.Clone(fixed), a1.ch.Room("x"), a1.ch.Room("y"), a1.ch.Room(id))
+	slices.Sort(want)
+	if got := channels(); !slices.Equal(got, want) {
+		t.Errorf("channels\n %v\nwant\n %v", got, want)
+	}
+	n, err := rc.PubSubNumSub(ctx, a1.ch.Request).Result()
+	if err != nil || n[a1.ch.Request] != 2 {
+		t.Errorf("NUMSUB = %v, %v; want one per node", n, err)
+	}
+
+	must(t, g2.srv.Of("/").In(id).SocketsLeave(ctx, "x"))
+	waitRoomGone(t, g1, "x")
+	g1.synced(t)
+	want = slices.DeleteFunc(want, func(s string) bool { return s == a1.ch.Room("x") })
+	if got := channels(); !slices.Equal(got, want) {
+		t.Errorf("after leaving x: channels\n %v\nwant\n %v", got, want)
+	}
+	must(t, g2.srv.Of("/").DisconnectSockets(ctx, true))
+	clients.Wait(wait, "A disconnected", func(l cluster.Line) bool { return l["disconnected"] != nil })
+	waitRoomGone(t, g1, id)
+	g1.synced(t)
+	slices.Sort(fixed)
+	if got := channels(); !slices.Equal(got, fixed) {
+		t.Errorf("after the disconnect: channels\n %v\nwant\n %v", got, fixed)
+	}
+}
+
+// waitRoomGone waits until the node has no local socket in room.
+func waitRoomGone(t *testing.T, n *goNode, room string) {
+	t.Helper()
+	a := n.adapter("/")
+	deadline := time.After(wait)
+	for {
+		c := n.cluster
+		c.mu.Lock()
+		gone := !a.mem.HasRoom(room) && c.routes[a.ch.Room(room)].a == nil
+		changed := c.syncChanged
+		c.mu.Unlock()
+		if gone {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("%s: room %s still held or subscribed", n.name, room)
+		}
+	}
+}
