@@ -1,14 +1,19 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
+	nodepeer "github.com/tomato-code/realtime/bench/peers/node"
 	"github.com/tomato-code/realtime/internal/testutil"
 )
 
@@ -147,5 +152,56 @@ const r = await api('/api/v1/internal/emit', { event: 'local', room: 'user:u1', 
 return [r.status, (await got)[0]];`, &got)
 	if len(got) != 2 || got[0] != 200.0 || got[1] != "still served" {
 		t.Errorf("local emit without Redis: %v", got)
+	}
+}
+
+// TestE2EMixedCluster runs our node next to the Node.js reference service (socket.io 4.8 with
+// @socket.io/redis-adapter) on one Redis: each node's API reaches the other's clients.
+func TestE2EMixedCluster(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	redis, key := redisURL(t), uniqueKey(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ref, err := nodepeer.Start(ctx, nodepeer.Config{
+		NodePath:  filepath.Join(testutil.NodeDir(t), "node_modules"),
+		JWTSecret: testSecret, InternalKey: testKey,
+		Env:    []string{"REDIS_URL=" + redis, "REDIS_KEY=" + key},
+		Output: io.Discard,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	p := startService(t, "REDIS_URL="+redis, "REDIS_KEY="+key)
+	var out map[string]any
+	p.runJS(t, `
+for (let i = 0; i < 500 && (await fetch(BASE + '/ready')).status !== 200; i++) await new Promise((r) => setTimeout(r, 10));
+const onGo = await connect({ token: sign({ _id: 'u1', restaurantId: 'r1' }) });
+const onNode = await new Promise((resolve, reject) => {
+  const s = io(process.env.REF, { auth: { token: sign({ _id: 'u2' }) }, reconnection: false, forceNew: true });
+  sockets.push(s);
+  s.once('connect', () => resolve(s));
+  s.once('connect_error', reject);
+});
+const refAPI = (path, body, method) => fetch(process.env.REF + path, {
+  method: method || 'POST', headers: { 'x-internal-key': KEY, 'content-type': 'application/json' },
+  body: body ? JSON.stringify(body) : undefined,
+}).then(async (r) => ({ status: r.status, body: await r.json() }));
+const out = {};
+let got = next(onGo, 'from-node');
+await refAPI('/api/v1/internal/emit', { event: 'from-node', room: 'restaurant:r1', payload: 'via the reference' });
+out.toGo = (await got)[0];
+got = next(onNode, 'from-go');
+await api('/api/v1/internal/emit', { event: 'from-go', room: 'user:u2', payload: 'via Go' });
+out.toNode = (await got)[0];
+// Listings see both kinds of nodes, with the same socket data.
+out.goLists = (await api('/api/v1/internal/sockets?room=user:u2', null, { method: 'GET' })).body.sockets.map((s) => s.userId);
+out.nodeLists = (await refAPI('/api/v1/internal/sockets?room=user:u1', null, 'GET')).body.sockets.map((s) => s.userId);
+return out;`, &out, "REF="+ref.URL())
+	if out["toGo"] != "via the reference" || out["toNode"] != "via Go" {
+		t.Errorf("cross-implementation emits: %v", out)
+	}
+	if fmt.Sprint(out["goLists"]) != "[u2]" || fmt.Sprint(out["nodeLists"]) != "[u1]" {
+		t.Errorf("cross-implementation listings: go %v node %v", out["goLists"], out["nodeLists"])
 	}
 }
