@@ -3,6 +3,7 @@ package wire
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"reflect"
 	"testing"
 )
@@ -44,7 +45,7 @@ func jsonInf() any {
 func TestToSocketIO(t *testing.T) {
 	t.Parallel()
 	v := []any{"ev", []byte{1}, Map{{"u", Undefined{}}, {"x", []any{Undefined{}, nil}}, {"t", "q\"\\\n\x01<>&\u2028"}},
-		Ext{Type: 7, Data: []byte{2}}, jsonInf(), -0.0, uint64(1 << 63), 1e21}
+		Ext{Type: 7, Data: []byte{2}}, jsonInf(), math.Copysign(0, -1), uint64(1 << 63), 1e21}
 	text, atts, err := ToSocketIO(v)
 	if err != nil {
 		t.Fatal(err)

@@ -207,7 +207,7 @@ func (d *decoder) mapOf(n int) (any, error) {
 	if err := d.enter(); err != nil {
 		return nil, err
 	}
-	var ob objectBuilder
+	ob := objectBuilder{m: make(Map, 0, n)}
 	for range n {
 		k, err := d.value()
 		if err != nil {

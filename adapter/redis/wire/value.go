@@ -78,6 +78,11 @@ func isArrayIndex(k string) (uint32, bool) {
 	if k == "" || len(k) > 10 || (len(k) > 1 && k[0] == '0') {
 		return 0, false
 	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < '0' || k[i] > '9' {
+			return 0, false // the usual case, decided without strconv's error allocation
+		}
+	}
 	n, err := strconv.ParseUint(k, 10, 32)
 	if err != nil || n == math.MaxUint32 {
 		return 0, false

@@ -1,0 +1,43 @@
+package wire
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+var benchBroadcast = Broadcast{
+	UID: "g1abcdefgh",
+	Packet: Packet{Nsp: "/", Data: json.RawMessage(
+		`["order:update",{"id":"o-123456","status":"preparing","eta":1200,"items":[{"sku":"a1","qty":2},{"sku":"b7","qty":1}],"total":31.5},{"_placeholder":true,"num":0}]`),
+		Attachments: [][]byte{make([]byte, 64)}},
+	Opts: BroadcastOptions{Rooms: []string{"restaurant:r1", "user:u7"}, Except: []string{"user:u9"}},
+}
+
+// BenchmarkAppendBroadcast is the publishing cost of one broadcast: Socket.IO JSON to
+// MessagePack.
+func BenchmarkAppendBroadcast(b *testing.B) {
+	b.ReportAllocs()
+	var buf []byte
+	for b.Loop() {
+		var err error
+		if buf, err = AppendBroadcast(buf[:0], benchBroadcast); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(len(buf)))
+}
+
+// BenchmarkDecodeBroadcast is the receiving cost: MessagePack to Socket.IO JSON.
+func BenchmarkDecodeBroadcast(b *testing.B) {
+	msg, err := AppendBroadcast(nil, benchBroadcast)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		if _, err := DecodeBroadcast(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
