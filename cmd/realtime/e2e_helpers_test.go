@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/tomato-code/realtime/internal/testutil"
-	"github.com/tomato-code/realtime/service/auth"
 )
 
 // The end-to-end tests run the real binary, built once per test run, as a child process and
@@ -296,39 +295,6 @@ func logMatches(line map[string]any, want map[string]string) bool {
 		}
 	}
 	return true
-}
-
-// stop sends SIGTERM and returns the exit code.
-func (p *proc) stop() int {
-	p.t.Helper()
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		p.t.Fatal("service did not exit within 30s of SIGTERM")
-	}
-	return p.cmd.ProcessState.ExitCode()
-}
-
-// token mints an HS256 token with the service's secret.
-func (p *proc) token(t *testing.T, user, restaurant string) string {
-	t.Helper()
-	tok, err := auth.MintHS256([]byte(p.secret), auth.MintOptions{UserID: user, RestaurantID: restaurant, TTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
-// call sends an internal API request with the service key and decodes the JSON answer.
-func (p *proc) call(t *testing.T, method, path, body string) (int, map[string]any) {
-	t.Helper()
-	req, err := http.NewRequest(method, p.apiURL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("x-internal-key", p.key)
-	return doJSON(t, req)
 }
 
 func (p *proc) get(t *testing.T, path string) (int, map[string]any) {
