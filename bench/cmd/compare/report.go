@@ -62,7 +62,7 @@ func metrics() []metric {
 			return r.Idle.ServerCPUPct, true
 		}},
 	}
-	for _, ph := range []string{"targeted-rate", "targeted-max", "fanout", "batch"} {
+	for _, ph := range []string{"targeted-rate", "targeted-max", "fanout", "fanout-burst", "batch"} {
 		m = append(m,
 			phaseMetric(ph, "emits per second", "1/s", true, func(p *load.PhaseResult) float64 { return p.EmitsPerS }),
 			phaseMetric(ph, "deliveries per second", "1/s", true, func(p *load.PhaseResult) float64 { return p.DeliveriesPerS }),
@@ -282,14 +282,14 @@ func (rep *report) writeChart(path string) error {
 	}
 	c.Panels = []chart.Panel{
 		latency("targeted-rate", "Targeted emits at a fixed rate: end-to-end latency (ms, log)"),
-		latency("fanout", "Fan-out to every connection: end-to-end latency (ms, log)"),
+		latency("fanout", "One emit to the room of every connection: end-to-end latency (ms, log)"),
 		{
 			Title: "Server memory per idle connection (KiB) and CPU per delivery (us), log",
 			Log:   true,
 			Groups: []chart.Group{
 				{Label: "KiB/conn", Values: rep.value("connect: server RSS per connection")},
 				{Label: "us/targeted", Values: rep.value("targeted-max: server CPU per delivery")},
-				{Label: "us/fan-out", Values: rep.value("fanout: server CPU per delivery")},
+				{Label: "us/fan-out", Values: rep.value("fanout-burst: server CPU per delivery")},
 				{Label: "us/batch", Values: rep.value("batch: server CPU per delivery")},
 			},
 			Format: func(v float64) string { return format(v) },

@@ -69,10 +69,13 @@ type Config struct {
 	// APIConns is the number of keep-alive connections to the internal API (the concurrency of
 	// the maximum-rate phases). Defaults to 8.
 	APIConns int
-	// FanoutEmits is the number of emits to the room of all connections. Defaults to 10.
+	// FanoutEmits is the number of emits to the room of all connections in each of the two
+	// fan-out phases: "fanout" sends each once every connection got the previous one (the
+	// latency of a lone fan-out), "fanout-burst" sends them back to back (throughput).
+	// Defaults to 10.
 	FanoutEmits int
-	// FanoutRate paces those emits per second; 0 sends each as soon as the previous one was
-	// answered.
+	// FanoutRate paces the burst's emits per second; 0 sends each as soon as the API answered
+	// the previous one.
 	FanoutRate float64
 	// BatchSize is the number of emits per batch request; BatchRequests the number of
 	// requests. Default 100 and 100.

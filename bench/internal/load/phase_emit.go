@@ -15,11 +15,14 @@ import (
 
 // plan is one emit phase: what to send, how many, how fast.
 type plan struct {
-	name     string
-	phase    int      // the stamp's phase number, set by Run
-	req      *request // template, cloned per sender
-	perReq   int      // emits per request
-	fanout   bool     // each emit reaches every connection, not one
+	name   string
+	phase  int      // the stamp's phase number, set by Run
+	req    *request // template, cloned per sender
+	perReq int      // emits per request
+	fanout bool     // each emit reaches every connection, not one
+	// await sends each request only once every delivery of the previous one arrived, so that
+	// the phase measures the latency of a lone emit, without queueing behind the previous ones.
+	await    bool
 	requests int
 	rate     float64 // requests per second; 0: as fast as conc senders go
 	conc     int
@@ -43,8 +46,11 @@ func (r *runner) plans(name string) []plan {
 		}
 	case ScenarioFanout:
 		room := "restaurant:" + cfg.RestaurantID
-		return []plan{{name: "fanout", req: singleEmit(host, cfg.Key, cfg.Event, "", false, room, 0, cfg.Payload),
-			perReq: 1, fanout: true, requests: cfg.FanoutEmits, rate: cfg.FanoutRate, conc: 1}}
+		req := singleEmit(host, cfg.Key, cfg.Event, "", false, room, 0, cfg.Payload)
+		return []plan{
+			{name: "fanout", req: req, perReq: 1, fanout: true, requests: cfg.FanoutEmits, conc: 1, await: true},
+			{name: "fanout-burst", req: req, perReq: 1, fanout: true, requests: cfg.FanoutEmits, rate: cfg.FanoutRate, conc: 1},
+		}
 	case ScenarioBatch:
 		return []plan{{name: "batch", req: batchEmit(host, cfg.Key, cfg.Event, "u", cfg.BatchSize, 0, cfg.Payload),
 			perReq: cfg.BatchSize, requests: cfg.BatchRequests, conc: cfg.APIConns}}
@@ -226,6 +232,7 @@ func (r *runner) send(ctx context.Context, p plan, up []int32, api *stats.Record
 		req := p.req.clone()
 		rng := rand.New(rand.NewPCG(seed, uint64(w)))
 		pick := func() int { return int(up[rng.IntN(len(up))]) }
+		var awaited int64 // deliveries the await mode waits for (one sender only)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -253,6 +260,10 @@ func (r *runner) send(ctx context.Context, p plan, up []int32, api *stats.Record
 				sc.requests.Add(1)
 				if err == nil && status/100 == 2 {
 					sc.ok.Add(1)
+					if p.await {
+						awaited += int64(len(up))
+						r.awaitDelivered(ctx, p.phase, awaited)
+					}
 					continue
 				}
 				sc.errs.Add(1)
@@ -271,6 +282,23 @@ func (r *runner) send(ctx context.Context, p plan, up []int32, api *stats.Record
 		close(jobs)
 	}
 	wg.Wait()
+}
+
+// awaitDelivered waits until phase has n deliveries, or none arrived for the drain time.
+func (r *runner) awaitDelivered(ctx context.Context, phase int, n int64) {
+	last, lastChange := int64(-1), time.Now()
+	for ctx.Err() == nil {
+		got, err := r.delivered(phase)
+		if err != nil || got >= n {
+			return
+		}
+		if got != last {
+			last, lastChange = got, time.Now()
+		} else if time.Since(lastChange) > r.cfg.Drain {
+			return
+		}
+		time.Sleep(200 * time.Microsecond) // a counter without a change signal
+	}
 }
 
 // dispatch sends the scheduled times of n requests at rate per second into jobs.

@@ -87,6 +87,7 @@ func TestSmokeAgainstNodeReference(t *testing.T) {
 				"targeted-rate": 200,
 				"targeted-max":  300,
 				"fanout":        3 * conns,
+				"fanout-burst":  3 * conns,
 				"batch":         10 * 10,
 			}
 			if len(res.Phases) != len(want) {
