@@ -205,7 +205,7 @@ func socketNames(t *testing.T, socks []*socketio.RemoteSocket) []string {
 // Without Redis the adapter serves its local sockets and cluster requests fail fast.
 func TestUnavailable(t *testing.T) {
 	t.Parallel()
-	cl, err := New(Config{URL: "redis://127.0.0.1:1", Logger: discardLogger()})
+	cl, err := New(Config{URL: "redis://127.0.0.1:1", Logger: discardLogger(), PublishQueueBytes: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,5 +222,17 @@ func TestUnavailable(t *testing.T) {
 	}
 	if cl.Ready() || cl.Health().Ready {
 		t.Error("ready without Redis")
+	}
+	// What waits for Redis is bounded: past PublishQueueBytes broadcasts are dropped and
+	// counted, and delivery to local sockets goes on.
+	var err2 error
+	for i := 0; i < 100 && err2 == nil; i++ {
+		err2 = ns.Emit("fill", "0123456789012345678901234567890123456789")
+	}
+	if !errors.Is(err2, ErrQueueFull) {
+		t.Errorf("Emit with a full queue = %v, want ErrQueueFull", err2)
+	}
+	if st := cl.Stats(); st.PublishDropped == 0 || st.QueuedBytes > 1000 || st.Published != 0 {
+		t.Errorf("stats %+v", st)
 	}
 }
