@@ -121,7 +121,8 @@ func (o *Operator) Volatile() *Operator {
 }
 
 // Compress returns an Operator with per-message deflate switched on or off (Socket.IO
-// compresses by default).
+// compresses by default). The flags map is written volatile first, then compress; the Node
+// emitter writes them in the order they were set, which no receiver depends on.
 func (o *Operator) Compress(compress bool) *Operator {
 	c := *o
 	c.flags.Compress = &compress

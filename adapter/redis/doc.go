@@ -25,9 +25,12 @@
 // By default (SubscribeRooms) a node subscribes to the namespace channel and to the channel of
 // each room that has a local socket (socket ids included), so that it receives no traffic for
 // rooms it does not hold; Node.js nodes instead PSUBSCRIBE "<key>#<nsp>#*" and drop such
-// messages after receiving them (SubscribePattern does the same). A broadcast to a room that a
-// socket joined an instant ago (before the SUBSCRIBE reached Redis, about one round trip) can
-// miss that socket on this node.
+// messages after receiving them (SubscribePattern does the same). BenchmarkForeignRoomTraffic
+// measures the difference. The price: when the first local socket joins a room, the node's
+// SUBSCRIBE to the room's channel takes effect about one Redis round trip later, and a
+// single-room broadcast published in between does not reach this node. This matters when one
+// server makes sockets of other servers join a room (SocketsJoin) and a broadcast to that room
+// follows at once; with SubscribePattern the order of the two is kept, as on Node.js.
 //
 // # Delivery and failures
 //

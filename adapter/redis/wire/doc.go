@@ -24,5 +24,10 @@
 // allocated, and nesting depth is bounded. A general-purpose library needs custom hooks for
 // almost every one of these points; the format is small enough to write directly and fuzz.
 //
+// Deliberate differences from notepack, where notepack loses data: whole numbers of 2^64 and
+// more are written as float64 (notepack writes a wrapped-around integer), and integer
+// literals above 2^53 keep their exact value (JavaScript rounds them first; JavaScript readers
+// round them the same way on receipt).
+//
 // Nothing here panics on bad input: every decoder returns an error instead.
 package wire
