@@ -61,8 +61,25 @@ func (s *Session) onTimer() {
 		s.pingRounds = s.writeRounds
 		s.awaitingPong = true
 		s.refreshed = false
-		s.resetTimerLocked(s.srv.cfg.PingTimeout)
+		// The pong is due PingTimeout after the ping was due, not after this late firing:
+		// the deadline stays where the client expects it on a loaded machine. A very late
+		// firing still leaves the client half the timeout.
+		d := time.Until(s.due.Add(s.srv.cfg.PingTimeout))
+		s.resetTimerLocked(max(d, s.srv.cfg.PingTimeout/2))
 		s.enqueueLocked(msgPing)
 		s.mu.Unlock()
 	}
+}
+
+// pongOverdue ends the session if its pong deadline has passed and reports whether it did. A
+// request can arrive between the deadline and the timer's firing, which may lag on a loaded
+// machine: the session is gone for it all the same.
+func (s *Session) pongOverdue() bool {
+	s.mu.Lock()
+	overdue := s.state == stateOpen && s.awaitingPong && time.Now().After(s.due)
+	s.mu.Unlock()
+	if overdue {
+		s.terminate(ReasonPingTimeout, nil, msgClose, false)
+	}
+	return overdue
 }

@@ -65,6 +65,10 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s := v.(*Session)
+		if s.pongOverdue() {
+			fail(w, CodeUnknownSid, "")
+			return
+		}
 		if !upgrade && s.Transport() != transport {
 			fail(w, CodeBadRequest, "")
 			return

@@ -341,3 +341,22 @@ func TestPollingConcurrentSenders(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// A request that arrives after the pong deadline but before the timer fires (a loaded
+// machine) finds the session gone, as it would a moment later.
+func TestPollingPongDeadlineOnRequest(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	ts := newTestServer(t, Config{}, false)
+	sid := ts.pollHandshake(t)
+	r := ts.nextSession(t)
+	r.s.mu.Lock()
+	r.s.awaitingPong = true
+	r.s.due = time.Now().Add(-time.Millisecond) // the timer itself is still an hour away
+	r.s.mu.Unlock()
+	if status, body := ts.push(t, sid, "3"); status != 400 || body != `{"code":1,"message":"Session ID unknown"}` {
+		t.Errorf("late pong: %d %s", status, body)
+	}
+	if ev := r.waitClose(t); ev.reason != ReasonPingTimeout {
+		t.Errorf("close %+v", ev)
+	}
+}
