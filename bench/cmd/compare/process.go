@@ -204,16 +204,26 @@ func startProfile(pids []string, base string) (func(), error) {
 	return func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		_ = cmd.Wait()
-		report := exec.Command("perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "dso,symbol", "--percent-limit", "1", "-g", "none")
-		out, err := report.Output()
-		if err != nil {
-			logf("perf report: %v", err)
-			return
-		}
-		// Drop perf's empty IPC columns and the padding before them.
 		var b strings.Builder
-		for _, line := range strings.Split(string(out), "\n") {
-			b.WriteString(strings.TrimRight(line, " -"))
+		for _, args := range [][]string{
+			// Where the time goes: kernel, the server's binary, libraries.
+			{"--sort", "dso", "--no-children", "--percent-limit", "1"},
+			// Which functions it goes through, the kernel time they cause included.
+			{"--sort", "symbol", "--children", "--percent-limit", "4"},
+		} {
+			report := exec.Command("perf", append([]string{"report", "-i", data, "--stdio", "-g", "none"}, args...)...)
+			out, err := report.Output()
+			if err != nil {
+				logf("perf report: %v", err)
+				return
+			}
+			// Keep the table; drop perf's empty IPC columns and the padding before them.
+			for _, line := range strings.Split(string(out), "\n") {
+				if line = strings.TrimRight(line, " -"); line != "" && line[0] != '#' {
+					b.WriteString(line)
+					b.WriteByte('\n')
+				}
+			}
 			b.WriteByte('\n')
 		}
 		if err := os.WriteFile(base+".perf.txt", []byte(b.String()), 0o644); err != nil {
