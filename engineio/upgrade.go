@@ -10,9 +10,10 @@ import (
 
 // serveUpgrade takes a websocket opened for a polling session (transport=websocket&sid=...).
 // The client probes it with "2probe", the server answers "3probe" and releases the pending
-// GET with a noop, the client sends "5" and the websocket becomes the transport; what was
-// queued meanwhile is flushed on it, in order. A second websocket for a session that is
-// upgrading or upgraded is closed.
+// GET with a noop (after probeRelease, see servePoll), the client sends "5" and the websocket
+// becomes the transport; what was queued meanwhile is flushed on it, in order. A second
+// websocket for a session that is upgrading or upgraded is closed, and so is the candidate
+// when UpgradeTimeout passes first.
 func (s *Session) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	c, err := s.srv.upgradeConn(w, r)
 	if err != nil {
@@ -42,7 +43,7 @@ func (s *Session) probeStep(c *wsConn, p packet.Packet) bool {
 		s.mu.Lock()
 		if s.probe == c {
 			s.probed = true
-			s.wakePollLocked() // the pending GET answers noop so the client can pause polling
+			s.wakePollLocked() // the pending GET starts its way to the noop
 		}
 		s.mu.Unlock()
 		return true
