@@ -75,7 +75,9 @@ type Cluster struct {
 	cfg    Config
 	log    *slog.Logger
 	client *goredis.Client
-	ps     *goredis.PubSub
+
+	psMu sync.Mutex
+	ps   *goredis.PubSub // the subscriber connection; replaced when it stops answering
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -241,7 +243,9 @@ func (c *Cluster) Close() error {
 	}
 	c.out.close()
 	c.cancel()
+	c.psMu.Lock() // after cancel: replacePubSub makes no new connection from now on
 	err := c.ps.Close()
+	c.psMu.Unlock()
 	c.wg.Wait()
 	return errors.Join(err, c.client.Close())
 }
@@ -327,6 +331,13 @@ func (c *Cluster) roomMaybeEmpty(a *Adapter, room string) {
 		c.notify()
 	}
 	c.mu.Unlock()
+}
+
+// pubsub returns the current subscriber connection.
+func (c *Cluster) pubsub() *goredis.PubSub {
+	c.psMu.Lock()
+	defer c.psMu.Unlock()
+	return c.ps
 }
 
 // notify wakes the subscription loop; c.mu is held.

@@ -20,15 +20,24 @@ const subscribeChunk = 512
 func (c *Cluster) receiveLoop() {
 	defer c.wg.Done()
 	bo := backoff{min: 50 * time.Millisecond, max: 5 * time.Second}
-	subscribed, failed := false, false
+	subscribed, failed, pinged := false, false, false
 	for c.ctx.Err() == nil {
-		msg, err := c.ps.ReceiveTimeout(c.ctx, c.cfg.HealthCheckInterval)
+		ps := c.pubsub()
+		msg, err := ps.ReceiveTimeout(c.ctx, c.cfg.HealthCheckInterval)
 		if err != nil && isTimeout(err) {
-			// A silent connection may be a dead one: ask, the answer comes as a Pong.
-			if err = c.ps.Ping(c.ctx); err == nil {
+			if pinged {
+				// No answer to the last ping for a whole interval: the connection is dead
+				// without having been closed (a network partition). go-redis would only
+				// notice after TCP keepalive, minutes later; start over on a new one.
+				err = errors.New("no answer from Redis within the health check interval")
+				c.replacePubSub(ps)
+			} else if err = ps.Ping(c.ctx); err == nil {
+				// A silent connection may be a dead one: ask, the answer comes as a Pong.
+				pinged = true
 				continue
 			}
 		}
+		pinged = false
 		if err != nil {
 			if c.ctx.Err() != nil {
 				return
@@ -61,6 +70,29 @@ func (c *Cluster) receiveLoop() {
 			c.confirm(m.Kind, m.Channel)
 		}
 	}
+}
+
+// replacePubSub closes a subscriber connection that stopped answering and puts a new one in
+// its place, to which the subscription loop subscribes every wanted channel again. Closing
+// the old one first keeps the request channel at one subscription from this process, as
+// soon as Redis sees the close.
+func (c *Cluster) replacePubSub(old *goredis.PubSub) {
+	_ = old.Close()
+	c.psMu.Lock()
+	if c.ctx.Err() == nil { // not closing: Close closes whatever c.ps is once cancelled
+		c.ps = c.client.Subscribe(c.ctx)
+	}
+	c.psMu.Unlock()
+	c.mu.Lock()
+	for key := range c.have {
+		c.dirty[key] = struct{}{}
+	}
+	clear(c.have)
+	clear(c.confirmed)
+	c.matched = 0
+	c.syncNotify()
+	c.notify()
+	c.mu.Unlock()
 }
 
 func isTimeout(err error) bool {
@@ -174,19 +206,20 @@ func (c *Cluster) subscribeLoop() {
 		clear(c.dirty)
 		c.syncNotify()
 		c.mu.Unlock()
+		ps := c.pubsub()
 		// Outside the lock: these wait for Redis. An error leaves go-redis's own record of the
 		// subscriptions right, and it resubscribes them when the connection comes back.
 		for chunk := range slices.Chunk(sub, subscribeChunk) {
-			_ = c.ps.Subscribe(c.ctx, chunk...)
+			_ = ps.Subscribe(c.ctx, chunk...)
 		}
 		for chunk := range slices.Chunk(unsub, subscribeChunk) {
-			_ = c.ps.Unsubscribe(c.ctx, chunk...)
+			_ = ps.Unsubscribe(c.ctx, chunk...)
 		}
 		if len(psub) > 0 {
-			_ = c.ps.PSubscribe(c.ctx, psub...)
+			_ = ps.PSubscribe(c.ctx, psub...)
 		}
 		if len(punsub) > 0 {
-			_ = c.ps.PUnsubscribe(c.ctx, punsub...)
+			_ = ps.PUnsubscribe(c.ctx, punsub...)
 		}
 	}
 }
