@@ -31,9 +31,9 @@
 //
 // A Message is immutable and may be sent to any number of sessions: its websocket frame and
 // its polling encoding are each built once, the first time a session needs them. Broadcasting
-// one Message to many sessions therefore costs no allocation per recipient.
-package engineio
-
+// one Message to many sessions therefore costs no allocation per recipient: a writer
+// goroutine is started for each session that was idle, and the runtime reuses those.
+//
 // # Deployment notes
 //
 // Polling GETs are held open until there is something to send, at most PingInterval: an
@@ -48,3 +48,4 @@ package engineio
 // Writes have no per-write deadline. A client that stops reading is closed when its write
 // queue overflows (Config.WriteQueueBytes), when it misses a pong, or when one write has made
 // no progress for a whole ping interval.
+package engineio
