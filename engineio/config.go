@@ -89,7 +89,7 @@ type SessionHandler interface {
 	// OnMessage receives one message. data is owned by the callee: the session never touches
 	// it again.
 	OnMessage(data []byte, binary bool)
-	// OnClose is called exactly once, after the last OnMessage, with one of the close reasons
-	// (see Session.Close) and the error that caused it, if any.
+	// OnClose is called exactly once, after the last OnMessage, with the close reason (one of
+	// the Reason constants) and the error that caused it, if any.
 	OnClose(reason string, err error)
 }
