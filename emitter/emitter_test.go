@@ -154,7 +154,7 @@ func TestErrors(t *testing.T) {
 
 // Operators are immutable: deriving one leaves its parent unchanged.
 func TestOperatorsAreImmutable(t *testing.T) {
-	t.Parallel()
+	testutil.CheckGoroutines(t)
 	url := cluster.RedisURL(t)
 	key := cluster.Key(t)
 	msgs := capture(t, url, key)

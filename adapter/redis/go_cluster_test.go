@@ -204,7 +204,7 @@ func socketNames(t *testing.T, socks []*socketio.RemoteSocket) []string {
 
 // Without Redis the adapter serves its local sockets and cluster requests fail fast.
 func TestUnavailable(t *testing.T) {
-	t.Parallel()
+	testutil.CheckGoroutines(t)
 	cl, err := New(Config{URL: "redis://127.0.0.1:1", Logger: discardLogger(), PublishQueueBytes: 1000})
 	if err != nil {
 		t.Fatal(err)
