@@ -33,16 +33,15 @@ func (r *runner) plans(name string) []plan {
 	cfg := &r.cfg
 	u, _ := url.Parse(cfg.EmitURL) // validated
 	host := u.Host
-	user := func(phase int) *request {
-		return singleEmit(host, cfg.Key, cfg.Event, "u", true, "", phase, cfg.Payload)
-	}
+	// Templates carry phase 0; emitPhase writes the phase into its own copy.
+	user := singleEmit(host, cfg.Key, cfg.Event, "u", true, "", 0, cfg.Payload)
 	switch name {
 	case ScenarioTargeted:
 		return []plan{
 			// An open-loop fixed rate needs enough senders to absorb the server's slowest
 			// answers without falling behind the schedule.
-			{name: "targeted-rate", req: user(0), perReq: 1, requests: cfg.Emits, rate: cfg.Rate, conc: max(cfg.APIConns, 64)},
-			{name: "targeted-max", req: user(0), perReq: 1, requests: cfg.MaxEmits, conc: cfg.APIConns},
+			{name: "targeted-rate", req: user, perReq: 1, requests: cfg.Emits, rate: cfg.Rate, conc: max(cfg.APIConns, 64)},
+			{name: "targeted-max", req: user, perReq: 1, requests: cfg.MaxEmits, conc: cfg.APIConns},
 		}
 	case ScenarioFanout:
 		room := "restaurant:" + cfg.RestaurantID
