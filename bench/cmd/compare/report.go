@@ -61,6 +61,18 @@ func metrics() []metric {
 			}
 			return r.Idle.ServerCPUPct, true
 		}},
+		{"idle: server CPU per connection", "µs/s", false, func(r *load.Result) (float64, bool) {
+			if r.Idle == nil {
+				return 0, false
+			}
+			return r.Idle.ServerCPUUSPerConnS, true
+		}},
+		{"idle: pings answered", "", true, func(r *load.Result) (float64, bool) {
+			if r.Idle == nil {
+				return 0, false
+			}
+			return float64(r.Idle.Pings), true
+		}},
 	}
 	for _, ph := range []string{"targeted-rate", "targeted-max", "fanout", "fanout-burst", "batch"} {
 		m = append(m,

@@ -86,7 +86,7 @@ func parseFlags(args []string) (load.Config, error) {
 	fs.IntVar(&cfg.ConnectConcurrency, "connect-concurrency", 256, "handshakes in flight")
 	fs.DurationVar(&cfg.ConnectTimeout, "connect-timeout", 0, "bound on the connect phase (default 2m)")
 	fs.DurationVar(&cfg.Settle, "settle", 0, "pause before reading the server's memory (default 2s)")
-	fs.DurationVar(&cfg.Idle, "idle", 0, "window of the idle CPU measurement (default 10s; negative skips)")
+	fs.DurationVar(&cfg.Idle, "idle", 0, "window of the idle CPU measurement (default 30s: every connection is pinged once at the default 25s ping interval; negative skips)")
 	scenarios := fs.String("scenarios", "targeted,fanout,batch", "emit scenarios after connect, comma-separated (empty: connect only)")
 	fs.IntVar(&cfg.Warmup, "warmup", 1000, "untimed targeted emits before the first phase (negative: none)")
 	fs.Float64Var(&cfg.Rate, "rate", 1000, "emits per second of the fixed-rate targeted phase")

@@ -53,7 +53,8 @@ type Config struct {
 	// Defaults to 2 s.
 	Settle time.Duration
 	// Idle is the window in which the server's CPU is measured with idle connections (only
-	// heartbeats). Defaults to 10 s; negative skips it.
+	// heartbeats). Defaults to 30 s, a little more than Socket.IO's 25 s ping interval, so that
+	// every connection is pinged in it; negative skips it.
 	Idle time.Duration
 	// Scenarios to run after connect, by name. Defaults to targeted, fanout and batch.
 	Scenarios []string
@@ -127,7 +128,7 @@ func (c *Config) setDefaults() {
 	def(&c.BatchRequests, 100)
 	defDur(&c.ConnectTimeout, 2*time.Minute)
 	defDur(&c.Settle, 2*time.Second)
-	defDur(&c.Idle, 10*time.Second)
+	defDur(&c.Idle, 30*time.Second)
 	defDur(&c.PhaseTimeout, time.Minute)
 	defDur(&c.Drain, 5*time.Second)
 	if c.Rate == 0 {
