@@ -21,6 +21,7 @@ type metric struct {
 	unit   string
 	higher bool // higher is better
 	get    func(*load.Result) (float64, bool)
+	info   bool // a count to check the run by, not a figure to compare
 }
 
 func phase(r *load.Result, name string) (*load.PhaseResult, bool) {
@@ -34,7 +35,7 @@ func phase(r *load.Result, name string) (*load.PhaseResult, bool) {
 
 // phaseMetric reads a figure of a named phase.
 func phaseMetric(ph, name, unit string, higher bool, f func(*load.PhaseResult) float64) metric {
-	return metric{ph + ": " + name, unit, higher, func(r *load.Result) (float64, bool) {
+	return metric{name: ph + ": " + name, unit: unit, higher: higher, get: func(r *load.Result) (float64, bool) {
 		p, ok := phase(r, ph)
 		if !ok {
 			return 0, false
@@ -48,31 +49,31 @@ func ms(us int64) float64 { return float64(us) / 1000 }
 // metrics lists the rows in the order they are printed.
 func metrics() []metric {
 	m := []metric{
-		{"connect: connections per second", "conn/s", true, func(r *load.Result) (float64, bool) { return r.Connect.PerSecond, r.Connect.Connected > 0 }},
-		{"connect: handshake latency p50", "ms", false, func(r *load.Result) (float64, bool) { return ms(r.Connect.LatencyUS.P50), r.Connect.Connected > 0 }},
-		{"connect: handshake latency p99", "ms", false, func(r *load.Result) (float64, bool) { return ms(r.Connect.LatencyUS.P99), r.Connect.Connected > 0 }},
-		{"connect: handshakes per core-second", "1/s", true, func(r *load.Result) (float64, bool) {
+		{name: "connect: connections per second", unit: "conn/s", higher: true, get: func(r *load.Result) (float64, bool) { return r.Connect.PerSecond, r.Connect.Connected > 0 }},
+		{name: "connect: handshake latency p50", unit: "ms", higher: false, get: func(r *load.Result) (float64, bool) { return ms(r.Connect.LatencyUS.P50), r.Connect.Connected > 0 }},
+		{name: "connect: handshake latency p99", unit: "ms", higher: false, get: func(r *load.Result) (float64, bool) { return ms(r.Connect.LatencyUS.P99), r.Connect.Connected > 0 }},
+		{name: "connect: handshakes per core-second", unit: "1/s", higher: true, get: func(r *load.Result) (float64, bool) {
 			return r.Connect.HandshakesPerCoreS, r.Connect.HandshakesPerCoreS > 0
 		}},
-		{"connect: server RSS per connection", "KiB", false, func(r *load.Result) (float64, bool) { return r.Connect.KiBPerConn, r.Connect.KiBPerConn > 0 }},
-		{"idle: server CPU", "% core", false, func(r *load.Result) (float64, bool) {
+		{name: "connect: server RSS per connection", unit: "KiB", higher: false, get: func(r *load.Result) (float64, bool) { return r.Connect.KiBPerConn, r.Connect.KiBPerConn > 0 }},
+		{name: "idle: server CPU", unit: "% core", higher: false, get: func(r *load.Result) (float64, bool) {
 			if r.Idle == nil {
 				return 0, false
 			}
 			return r.Idle.ServerCPUPct, true
 		}},
-		{"idle: server CPU per connection", "µs/s", false, func(r *load.Result) (float64, bool) {
+		{name: "idle: server CPU per connection", unit: "µs/s", higher: false, get: func(r *load.Result) (float64, bool) {
 			if r.Idle == nil {
 				return 0, false
 			}
 			return r.Idle.ServerCPUUSPerConnS, true
 		}},
-		{"idle: pings answered", "", true, func(r *load.Result) (float64, bool) {
+		{name: "idle: pings answered", unit: "", higher: true, get: func(r *load.Result) (float64, bool) {
 			if r.Idle == nil {
 				return 0, false
 			}
 			return float64(r.Idle.Pings), true
-		}},
+		}, info: true},
 	}
 	for _, ph := range []string{"targeted-rate", "targeted-max", "fanout", "fanout-burst", "batch"} {
 		m = append(m,
@@ -158,7 +159,7 @@ func buildReport(o options, results map[string][]*load.Result) *report {
 
 // ratio is how many times better the last server is than the first on row r (>1: better).
 func (r row) ratio() (float64, bool) {
-	if len(r.values) < 2 {
+	if len(r.values) < 2 || r.m.info {
 		return 0, false
 	}
 	first, last := r.values[0], r.values[len(r.values)-1]
