@@ -77,7 +77,7 @@ func (s *Service) onConnect(ns *socketio.Namespace, sock *socketio.Socket) {
 		s.metrics.EventReceived(name)
 		if s.log.Enabled(context.Background(), slog.LevelDebug) {
 			s.log.Debug("event in", "namespace", name, "socket", sock.ID(), "user", d.UserID, "event", event,
-				"args", args.String(), "ack", ack != nil)
+				"args", clip([]byte(args.String())), "ack", ack != nil)
 		}
 	})
 	sock.On("join_order", func(sock *socketio.Socket, args socketio.Args, ack socketio.Ack) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/tomato-code/realtime/service/api"
@@ -35,12 +36,23 @@ func (h *hub) logOut(t api.Target, event string, args []json.RawMessage, volatil
 	if !h.log.Enabled(context.Background(), slog.LevelDebug) {
 		return
 	}
-	payload := "[]"
+	payload := ""
 	if len(args) > 0 {
-		payload = string(args[0])
+		payload = clip(args[0])
 	}
 	h.log.Debug("event out", "namespace", t.Namespace, "event", event, "rooms", t.Rooms, "except", t.Except,
 		"volatile", volatile, "ackTimeout", ack, "payload", payload)
+}
+
+// maxLoggedPayload bounds the payload text of one debug log line.
+const maxLoggedPayload = 2048
+
+// clip returns raw JSON for a log line, cut to maxLoggedPayload bytes.
+func clip(raw []byte) string {
+	if len(raw) <= maxLoggedPayload {
+		return string(raw)
+	}
+	return string(raw[:maxLoggedPayload]) + "...(" + strconv.Itoa(len(raw)) + " bytes)"
 }
 
 // Emit implements api.Hub.

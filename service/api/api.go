@@ -51,9 +51,10 @@ var ReservedEvents = map[string]bool{
 
 // Limits of a request.
 const (
-	DefaultMaxBody = 1 << 20
-	MaxAckTimeout  = 60 * time.Second
-	MaxBatch       = 1000
+	DefaultMaxBody     = 1 << 20
+	DefaultBodyTimeout = 30 * time.Second
+	MaxAckTimeout      = 60 * time.Second
+	MaxBatch           = 1000
 	// opTimeout bounds the cluster-wide operations (join, leave, disconnect, sockets), which
 	// may wait for other nodes.
 	opTimeout = 10 * time.Second
@@ -69,6 +70,9 @@ type Config struct {
 	Namespaces []string
 	// MaxBody is the largest request body in bytes; larger ones get 413. Default 1 MiB.
 	MaxBody int64
+	// BodyTimeout bounds the time a request body may take to arrive; a slower one gets 400.
+	// Default 30s.
+	BodyTimeout time.Duration
 	// Logger receives one line per request. Default slog.Default().
 	Logger *slog.Logger
 	// Observe, when set, is called after each request with the route (a Route* constant, or
@@ -101,6 +105,9 @@ func (c *callLog) add(attrs ...slog.Attr) { c.attrs = append(c.attrs, attrs...) 
 func New(cfg Config) *Handler {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -158,12 +165,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt route, known bool, log *callLog) (int, any) {
 	if !h.keyMatches(r.Header.Get(KeyHeader)) {
+		skipBody(w)
 		return http.StatusForbidden, message("Forbidden")
 	}
 	if !known {
+		skipBody(w)
 		return http.StatusNotFound, message("Not found")
 	}
 	if r.Method != rt.method {
+		skipBody(w)
 		w.Header().Set("Allow", rt.method)
 		return http.StatusMethodNotAllowed, message("Method not allowed")
 	}
@@ -183,6 +193,15 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt route, known 
 		}
 	}
 	return http.StatusOK, out
+}
+
+// skipBody answers without reading the request body. net/http would otherwise read what is
+// left of a small body before it sends the answer, waiting for a caller that may never send
+// it; the expired deadline makes that read fail at once, and the connection is closed after
+// the answer.
+func skipBody(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 }
 
 type messageBody struct {

@@ -110,14 +110,20 @@ type fixture struct {
 
 func newFixture(t *testing.T, maxBody int64) *fixture {
 	t.Helper()
+	return newFixtureTimeout(t, maxBody, 0)
+}
+
+func newFixtureTimeout(t *testing.T, maxBody int64, bodyTimeout time.Duration) *fixture {
+	t.Helper()
 	testutil.CheckGoroutines(t)
 	f := &fixture{hub: &recorder{}, emits: map[string]int{}}
 	h := New(Config{
-		Hub:        f.hub,
-		Key:        key,
-		Namespaces: []string{"/orders"},
-		MaxBody:    maxBody,
-		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Hub:         f.hub,
+		Key:         key,
+		Namespaces:  []string{"/orders"},
+		MaxBody:     maxBody,
+		BodyTimeout: bodyTimeout,
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Observe: func(route string, status int, _ time.Duration) {
 			f.mu.Lock()
 			f.observed = append(f.observed, observed{route, status})
@@ -205,6 +211,24 @@ func TestKeyIsCheckedBeforeTheBodyIsRead(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 403 {
 		t.Fatalf("status %d, want 403", resp.StatusCode)
+	}
+	// A small announced body that never comes: net/http would wait for it before answering
+	// unless the handler says the connection is done.
+	for _, path := range []string{RouteEmit, Prefix + "nope"} {
+		small, err := net.Dial("tcp", f.srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer small.Close()
+		fmt.Fprintf(small, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\nx-internal-key: nope\r\n\r\n{", path)
+		resp, err = http.ReadResponse(bufio.NewReader(small), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 403 {
+			t.Fatalf("%s: status %d, want 403", path, resp.StatusCode)
+		}
 	}
 }
 
@@ -367,6 +391,28 @@ func TestSplitUTF8(t *testing.T) {
 	calls := f.hub.all()
 	if len(calls) != 1 || calls[0].args[0] != `"`+payload+`"` {
 		t.Fatalf("payload arrived as %+v", calls)
+	}
+}
+
+// TestSlowBody: a body that stops arriving gets an answer once the body timeout passes.
+func TestSlowBody(t *testing.T) {
+	f := newFixtureTimeout(t, 0, 200*time.Millisecond)
+	conn, err := net.Dial("tcp", f.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\nx-internal-key: %s\r\n\r\n{\"event\"", RouteEmit, key)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Fatalf("status %d, want 400", resp.StatusCode)
+	}
+	if n := len(f.hub.all()); n != 0 {
+		t.Fatalf("%d hub calls", n)
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 // emits then go out in order; the answer lists one result per entry, in the same order, once
 // all acknowledgements are in.
 func (h *Handler) serveBatch(ctx context.Context, w http.ResponseWriter, r *http.Request, log *callLog) (any, error) {
-	body, err := readBody(w, r, h.cfg.MaxBody)
+	body, err := readBody(w, r, h.cfg.MaxBody, h.cfg.BodyTimeout)
 	if err != nil {
 		return nil, err
 	}

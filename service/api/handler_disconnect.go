@@ -10,7 +10,7 @@ import (
 // from the namespace, on every node. Clients see "io server disconnect" and do not reconnect
 // on their own; with close: true the underlying connection is closed as well.
 func (h *Handler) serveDisconnect(ctx context.Context, w http.ResponseWriter, r *http.Request, log *callLog) (any, error) {
-	body, err := readBody(w, r, h.cfg.MaxBody)
+	body, err := readBody(w, r, h.cfg.MaxBody, h.cfg.BodyTimeout)
 	if err != nil {
 		return nil, err
 	}

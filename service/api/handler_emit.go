@@ -98,7 +98,7 @@ func (h *Handler) start(ctx context.Context, e emitRequest) <-chan emitResult {
 }
 
 func (h *Handler) serveEmit(ctx context.Context, w http.ResponseWriter, r *http.Request, log *callLog) (any, error) {
-	body, err := readBody(w, r, h.cfg.MaxBody)
+	body, err := readBody(w, r, h.cfg.MaxBody, h.cfg.BodyTimeout)
 	if err != nil {
 		return nil, err
 	}

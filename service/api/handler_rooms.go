@@ -19,7 +19,7 @@ func (h *Handler) serveLeave(ctx context.Context, w http.ResponseWriter, r *http
 
 func (h *Handler) serveMembership(ctx context.Context, w http.ResponseWriter, r *http.Request, log *callLog, member string,
 	op func(context.Context, Target, []string) error) (any, error) {
-	body, err := readBody(w, r, h.cfg.MaxBody)
+	body, err := readBody(w, r, h.cfg.MaxBody, h.cfg.BodyTimeout)
 	if err != nil {
 		return nil, err
 	}

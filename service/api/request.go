@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 	"unicode/utf8"
 )
 
@@ -25,19 +26,27 @@ func badRequest(format string, args ...any) error {
 // readBody reads the whole body, at most limit bytes, and checks that it is UTF-8. Decoding
 // only once the body is complete keeps a multi-byte character that arrived split across TCP
 // reads intact.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+func readBody(w http.ResponseWriter, r *http.Request, limit int64, timeout time.Duration) ([]byte, error) {
 	tooLarge := &httpError{status: http.StatusRequestEntityTooLarge, message: "request body too large: the limit is " + strconv.FormatInt(limit, 10) + " bytes"}
 	if r.ContentLength > limit {
 		return nil, tooLarge
 	}
+	// A caller that trickles its body would hold this request open forever; the deadline is
+	// lifted once the body is in, so that waiting for acknowledgements is not cut short.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(timeout))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
+		// The deadline stays: net/http reads what is left of the body before it answers, and
+		// must not wait for a caller that stopped sending. The connection is not reused.
+		w.Header().Set("Connection", "close")
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, tooLarge
 		}
 		return nil, badRequest("could not read the request body")
 	}
+	_ = rc.SetReadDeadline(time.Time{})
 	if !utf8.Valid(body) {
 		return nil, badRequest("body is not valid UTF-8")
 	}
