@@ -1,0 +1,157 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tomato-code/realtime/internal/testutil"
+	"github.com/tomato-code/realtime/service/config"
+)
+
+func testConfig(mod func(*config.Config)) *config.Config {
+	c := &config.Config{
+		JWTSecret: strings.Repeat("s", 32), InternalServiceKey: "key", Port: 0, Host: "127.0.0.1",
+		APIMaxBody: config.DefaultAPIMaxBody, DrainDuration: 0, ShutdownTimeout: config.DefaultShutdownTimeout,
+		PingInterval: config.DefaultPingInterval, PingTimeout: config.DefaultPingTimeout,
+	}
+	if mod != nil {
+		mod(c)
+	}
+	return c
+}
+
+func newTestService(t *testing.T, mod func(*config.Config)) *Service {
+	t.Helper()
+	s, err := New(testConfig(mod), slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Stdout: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func request(t *testing.T, h http.Handler, method, path string, header map[string]string) *http.Response {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	req, _ := http.NewRequest(method, srv.URL+path, nil)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	srv.Client().CloseIdleConnections()
+	return resp
+}
+
+func TestRoutesOfTheMainListener(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	s := newTestService(t, nil)
+	h := s.Handler()
+	for path, want := range map[string]int{
+		"/health": 200, "/ready": 200, "/metrics": 200, "/": 404, "/nope": 404,
+		"/api/v1/internal/sockets?room=r": 403, // mounted, and the key comes first
+	} {
+		if got := request(t, h, "GET", path, nil).StatusCode; got != want {
+			t.Errorf("GET %s: %d, want %d", path, got, want)
+		}
+	}
+	dev := newTestService(t, func(c *config.Config) { c.DevPage = true })
+	if got := request(t, dev.Handler(), "GET", "/", nil).StatusCode; got != 200 {
+		t.Errorf("DEV_PAGE: / answered %d", got)
+	}
+}
+
+func TestInternalAddrMovesTheAPI(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	s := newTestService(t, func(c *config.Config) { c.InternalAddr = "127.0.0.1:0" })
+	if got := request(t, s.Handler(), "GET", "/api/v1/internal/sockets?room=r", map[string]string{"x-internal-key": "key"}).StatusCode; got != 404 {
+		t.Errorf("API on the main listener: %d, want 404", got)
+	}
+	if got := request(t, s.InternalHandler(), "GET", "/api/v1/internal/sockets?room=r", map[string]string{"x-internal-key": "key"}).StatusCode; got != 200 {
+		t.Errorf("API on the internal listener: %d, want 200", got)
+	}
+	if got := request(t, s.InternalHandler(), "GET", "/health", nil).StatusCode; got != 200 {
+		t.Errorf("health on the internal listener: %d", got)
+	}
+}
+
+func TestCORS(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	handshake := "/socket.io/?EIO=4&transport=polling"
+	open := newTestService(t, nil)
+	resp := request(t, open.Handler(), "GET", handshake, map[string]string{"Origin": "https://anywhere.example"})
+	if resp.Header.Get("Access-Control-Allow-Origin") != "*" || resp.Header.Get("Access-Control-Allow-Credentials") != "" {
+		t.Errorf("without FRONTEND_URL: %v", resp.Header)
+	}
+	listed := newTestService(t, func(c *config.Config) { c.FrontendURLs = []string{"https://app.example"} })
+	resp = request(t, listed.Handler(), "GET", handshake, map[string]string{"Origin": "https://app.example"})
+	if resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example" || resp.Header.Get("Access-Control-Allow-Credentials") != "true" {
+		t.Errorf("listed origin: %v", resp.Header)
+	}
+	resp = request(t, listed.Handler(), "GET", handshake, map[string]string{"Origin": "https://evil.example"})
+	if resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("unlisted origin got CORS headers: %v", resp.Header)
+	}
+	// The handshakes opened polling sessions whose clients never poll again: close them
+	// without waiting for a next poll.
+	for _, s := range []*Service{open, listed} {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		s.io.Engine().Shutdown(ctx)
+		cancel()
+	}
+}
+
+func TestDrainingRefusesNewSessions(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	s := newTestService(t, nil)
+	s.draining.Store(true)
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL + "/socket.io/?EIO=4&transport=polling")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Code    int
+		Message string
+	}
+	json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if resp.StatusCode != 403 || body.Code != 4 || body.Message != errDraining.Error() {
+		t.Fatalf("handshake while draining: %d %+v", resp.StatusCode, body)
+	}
+	srv.Client().CloseIdleConnections()
+}
+
+func TestNewRefusesBadSettings(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if _, err := New(testConfig(func(c *config.Config) { c.JWTSecret = "" }), log, Options{}); err == nil || !strings.Contains(err.Error(), "JWT_SECRET") {
+		t.Errorf("no secret: %v", err)
+	}
+	if _, err := New(testConfig(func(c *config.Config) { c.RedisURL = "redis://x:1" }), log, Options{}); err == nil || !strings.Contains(err.Error(), "REDIS_URL") {
+		t.Errorf("REDIS_URL without an adapter: %v", err)
+	}
+	if _, err := New(testConfig(func(c *config.Config) { c.JWTSecret, c.JWTPublicKeyFile = "", "/nonexistent.pem" }), log, Options{}); err == nil || !strings.Contains(err.Error(), "JWT_PUBLIC_KEY_FILE") {
+		t.Errorf("missing key file: %v", err)
+	}
+}
+
+func TestOrderID(t *testing.T) {
+	for raw, want := range map[string]string{`"o1"`: "o1", `7`: "7", `7.0`: "7", `1.5`: "1.5", `""`: "", `null`: "", `{}`: "", `[1]`: "", ``: ""} {
+		got, ok := orderID(json.RawMessage(raw))
+		if got != want || ok != (want != "") {
+			t.Errorf("orderID(%s) = %q, %v; want %q", raw, got, ok, want)
+		}
+	}
+}
