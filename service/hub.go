@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/tomato-code/realtime/service/api"
@@ -66,17 +67,24 @@ func (h *hub) Emit(_ context.Context, t api.Target, event string, args []json.Ra
 }
 
 // EmitWithAck implements api.Hub. The operator's EmitWithAck blocks until the answers are in,
-// so it runs on its own goroutine; the packets are queued as soon as it starts.
+// so it runs on its own goroutine; this method returns once the adapter has queued the packets
+// (countingAdapter signals it through the context), so that the emits of a batch go out in
+// order, with or without acknowledgements.
 func (h *hub) EmitWithAck(ctx context.Context, t api.Target, event string, args []json.RawMessage, volatile bool, timeout time.Duration, done func(api.AckResult)) error {
 	op := h.operator(t)
 	if volatile {
 		op = op.Volatile()
 	}
 	h.logOut(t, event, args, volatile, timeout)
+	sent := make(chan struct{})
+	var once sync.Once
+	markSent := func() { once.Do(func() { close(sent) }) }
+	ctx = context.WithValue(ctx, sentKey{}, markSent)
 	go func() {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		acks, err := op.EmitWithAck(ctx, event, values(args)...)
+		markSent() // when it failed before sending
 		res := api.AckResult{Responses: make([]json.RawMessage, 0, len(acks)), TimedOut: err != nil}
 		if err != nil && !errors.Is(err, socketio.ErrAckTimeout) {
 			h.log.Warn("emit with ack failed", "event", event, "error", err)
@@ -91,8 +99,13 @@ func (h *hub) EmitWithAck(ctx context.Context, t api.Target, event string, args 
 		}
 		done(res)
 	}()
+	<-sent
 	return nil
 }
+
+// sentKey carries, in the context of an emit with acknowledgements, the function that tells
+// hub.EmitWithAck the packets are queued.
+type sentKey struct{}
 
 // Join implements api.Hub.
 func (h *hub) Join(ctx context.Context, t api.Target, rooms []string) error {

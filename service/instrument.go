@@ -10,7 +10,8 @@ import (
 
 // instrument wraps the adapters a factory makes so that every emit of the namespace is
 // counted (realtime_events_sent_total), and the recipients of emits with acknowledgement too
-// (realtime_broadcast_recipients): the adapter reports those through onClientCount.
+// (realtime_broadcast_recipients): the adapter reports those through onClientCount. It also
+// tells an API emit with acknowledgements when its packets are queued (see hub.EmitWithAck).
 func (s *Service) instrument(factory socketio.AdapterFactory) socketio.AdapterFactory {
 	return func(ns socketio.LocalNamespace) socketio.Adapter {
 		return &countingAdapter{Adapter: factory(ns), s: s, ns: ns.Name()}
@@ -30,7 +31,7 @@ func (a *countingAdapter) Broadcast(p *parser.Packet, opts *socketio.BroadcastOp
 
 func (a *countingAdapter) BroadcastWithAck(ctx context.Context, p *parser.Packet, opts *socketio.BroadcastOptions, onClientCount func(int), onAck func(socketio.Args)) error {
 	var counted atomic.Bool
-	return a.Adapter.BroadcastWithAck(ctx, p, opts, func(n int) {
+	err := a.Adapter.BroadcastWithAck(ctx, p, opts, func(n int) {
 		// The first count is this node's, reported before BroadcastWithAck returns; later
 		// ones come from other nodes, concurrently.
 		if counted.CompareAndSwap(false, true) {
@@ -38,4 +39,9 @@ func (a *countingAdapter) BroadcastWithAck(ctx context.Context, p *parser.Packet
 		}
 		onClientCount(n)
 	}, onAck)
+	// The local delivery is done: an API emit waiting to return can go on (hub.EmitWithAck).
+	if sent, ok := ctx.Value(sentKey{}).(func()); ok {
+		sent()
+	}
+	return err
 }

@@ -82,6 +82,14 @@ out.ackOne = await api('/api/v1/internal/emit', { event: 'ask', room: 'user:u1',
 out.ackNobody = await api('/api/v1/internal/emit', { event: 'ask', room: 'user:nobody', payload: 3, ack: { timeoutMs: 500 } });
 out.ackBatch = await api('/api/v1/internal/emit/batch', { emits: [{ event: 'plain', room: 'user:u2' }, { event: 'ask', room: 'user:u1', payload: 4, ack: { timeoutMs: 1500 } }] });
 out.ackGot = await mark();
+// Order in a batch, acknowledgements or not: one socket gets first, second, third.
+a1.off('ask');
+a1.on('ask', (v, ack) => ack(v));
+out.orderBatch = await api('/api/v1/internal/emit/batch', { emits: [
+  { event: 'seq', room: 'user:u2', payload: 'first' },
+  { event: 'ask', rooms: ['user:u2'], payload: 'second', ack: { timeoutMs: 200 } },
+  { event: 'seq', room: 'user:u2', payload: 'third' }] });
+out.orderGot = await mark();
 
 const bGone = next(b, 'disconnect');
 out.disconnect = await api('/api/v1/internal/disconnect', { room: 'user:u2' });
@@ -135,6 +143,7 @@ func TestE2EAPI(t *testing.T) {
 			check("socketsNone", `{"status":200,"body":{"sockets":[]}}`)
 			check("batch", `{"status":200,"body":{"success":true,"results":[{"success":true},{"success":true},{"success":true}]}}`)
 			check("batchGot", `[[],[],[["b1",1],["b2",2]],[["b3"]]]`)
+			check("orderGot", `[[],[],[["seq","first"],["ask","second",null],["seq","third"]],[]]`) // the ack callback shows as null
 			check("ackNobody", `{"status":200,"body":{"success":true,"responses":[],"timedOut":false}}`)
 			check("disconnect", ok)
 			check("disconnectReason", `"io server disconnect"`)
