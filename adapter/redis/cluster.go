@@ -20,12 +20,15 @@ import (
 type SubscriptionMode int
 
 const (
-	// SubscribeRooms subscribes to the namespace channel and to the channel of every room
-	// that has a local socket: a node receives nothing for rooms it does not hold.
-	SubscribeRooms SubscriptionMode = iota
 	// SubscribePattern subscribes to "<key>#<nsp>#*" as Node.js does: every node receives
-	// every broadcast of the namespace and drops those for rooms it does not hold.
-	SubscribePattern
+	// every broadcast of the namespace and drops those for rooms it does not hold. It keeps
+	// the order of a cluster-wide join and a broadcast that follows it (see the package doc),
+	// which is why it is the default.
+	SubscribePattern SubscriptionMode = iota
+	// SubscribeRooms subscribes to the namespace channel and to the channel of every room
+	// that has a local socket: a node receives nothing for rooms it does not hold, at the
+	// price of a window of about one Redis round trip after a room's first local join.
+	SubscribeRooms
 )
 
 // Config configures a Cluster. Zero fields take the defaults written next to them.
@@ -41,7 +44,7 @@ type Config struct {
 	// RequestsTimeout bounds how long a cluster request waits for the other servers'
 	// answers (the "requestsTimeout" of @socket.io/redis-adapter). Default 5s.
 	RequestsTimeout time.Duration
-	// Subscription is how broadcasts are subscribed to. Default SubscribeRooms.
+	// Subscription is how broadcasts are subscribed to. Default SubscribePattern.
 	Subscription SubscriptionMode
 	// PublishQueueBytes bounds the messages waiting to be published, while Redis is slow or
 	// unreachable; beyond it messages are dropped (Stats.PublishDropped). Default 32 MiB.

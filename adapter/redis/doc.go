@@ -22,15 +22,18 @@
 // channel, so each Cluster holds exactly one subscription to it per namespace, restored once
 // after a reconnect. See package wire for the formats.
 //
-// By default (SubscribeRooms) a node subscribes to the namespace channel and to the channel of
-// each room that has a local socket (socket ids included), so that it receives no traffic for
-// rooms it does not hold; Node.js nodes instead PSUBSCRIBE "<key>#<nsp>#*" and drop such
-// messages after receiving them (SubscribePattern does the same). BenchmarkForeignRoomTraffic
-// measures the difference. The price: when the first local socket joins a room, the node's
-// SUBSCRIBE to the room's channel takes effect about one Redis round trip later, and a
-// single-room broadcast published in between does not reach this node. This matters when one
-// server makes sockets of other servers join a room (SocketsJoin) and a broadcast to that room
-// follows at once; with SubscribePattern the order of the two is kept, as on Node.js.
+// By default (SubscribePattern) a node PSUBSCRIBEs "<key>#<nsp>#*", as Node.js nodes do, and
+// drops messages for rooms it does not hold after receiving them. SubscribeRooms instead
+// subscribes to the namespace channel and to the channel of each room that has a local socket
+// (socket ids included), so that a node receives no traffic for rooms it does not hold;
+// BenchmarkForeignRoomTraffic measures the difference. Its price: when the first local socket
+// joins a room, the node's SUBSCRIBE to the room's channel takes effect about one Redis round
+// trip later, and a single-room broadcast published in between does not reach this node. That
+// loses events when one server makes sockets of other servers join a room (SocketsJoin) and a
+// broadcast to that room follows at once, which is the Realtime Service's join-then-emit flow;
+// with SubscribePattern the request and the broadcast arrive on one subscriber connection in
+// the order they were published, as on Node.js. Choose SubscribeRooms only where nothing
+// broadcasts to a room right after joining sockets to it from another server.
 //
 // # Delivery and failures
 //

@@ -66,7 +66,7 @@ func TestMalformedMessages(t *testing.T) {
 func TestRoomSubscriptions(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	url, key := cluster.RedisURL(t), cluster.Key(t)
-	g1 := startGoNode(t, "g1", url, key, nodeOptions{})
+	g1 := startGoNode(t, "g1", url, key, nodeOptions{mode: SubscribeRooms})
 	g2 := startGoNode(t, "g2", url, key, nodeOptions{mode: SubscribePattern})
 	clients := startClients(t, clientSpec{Name: "A", URL: g1.url, Rooms: []string{"x", "y"}})
 	id := clients.Wait(wait, "A connected", func(l cluster.Line) bool { return l["connected"] != nil }).Str("connected")

@@ -15,7 +15,11 @@ import (
 // returned (the service closes its adapters first). The node starts serving its own sockets at
 // once and joins the cluster when Redis answers; /ready says 503 until then.
 func redisAdapter(cfg *config.Config, log *slog.Logger, opts *service.Options) (func(), error) {
-	cl, err := redis.New(redis.Config{URL: cfg.RedisURL, Key: cfg.RedisKey, Logger: log.With("component", "redis")})
+	mode := redis.SubscribePattern
+	if cfg.RedisRoomChannels {
+		mode = redis.SubscribeRooms
+	}
+	cl, err := redis.New(redis.Config{URL: cfg.RedisURL, Key: cfg.RedisKey, Subscription: mode, Logger: log.With("component", "redis")})
 	if err != nil {
 		return nil, err
 	}

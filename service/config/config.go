@@ -55,6 +55,10 @@ type Config struct {
 	// RedisKey is the channel prefix of the Redis adapter (REDIS_KEY). Default "socket.io", the
 	// prefix of @socket.io/redis-adapter, so that Node.js nodes can share the cluster.
 	RedisKey string
+	// RedisRoomChannels makes the Redis adapter subscribe to the channel of each locally held
+	// room instead of one pattern for the namespace (REDIS_SUBSCRIPTION=rooms). Default off
+	// (pattern): see package adapter/redis for the ordering it gives up.
+	RedisRoomChannels bool
 
 	// PingInterval and PingTimeout are the Engine.IO heartbeat (PING_INTERVAL, PING_TIMEOUT, in
 	// milliseconds or as durations such as 25s). Default 25s and 20s, as Socket.IO's.

@@ -71,6 +71,17 @@ var settings = []setting{
 		c.RedisKey = v
 		return nil
 	}},
+	{env: "REDIS_SUBSCRIPTION", help: "how the Redis adapter subscribes to broadcasts: pattern (as Node.js, default) or rooms (only the rooms held here)", apply: func(c *Config, v string) error {
+		switch v {
+		case "pattern":
+			c.RedisRoomChannels = false
+		case "rooms":
+			c.RedisRoomChannels = true
+		default:
+			return &InvalidError{Variable: "REDIS_SUBSCRIPTION", Value: v, Reason: "must be pattern or rooms"}
+		}
+		return nil
+	}},
 	{env: "PING_INTERVAL", help: "Engine.IO ping interval, milliseconds or a duration (default 25s)", apply: func(c *Config, v string) error {
 		return parseMillis(&c.PingInterval, "PING_INTERVAL", v)
 	}},
