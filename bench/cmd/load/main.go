@@ -103,6 +103,7 @@ func parseFlags(args []string) (load.Config, error) {
 	fs.StringVar(&cfg.RestaurantID, "restaurant", "r1", "restaurantId claim of every token (the fan-out room)")
 	fs.StringVar(&cfg.Event, "event", "bench", "event name of the emits")
 	fs.StringVar(&cfg.Label, "label", "", "label copied into the result")
+	fs.BoolVar(&cfg.ImmediateACKs, "immediate-acks", false, "keep the kernel's immediate ACKs on the client connections (default: delayed ACKs once connected, cheaper per delivery)")
 	quiet := fs.Bool("quiet", false, "no progress on standard error")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write this process's CPU profile to `file`")
 	if err := fs.Parse(args); err != nil {

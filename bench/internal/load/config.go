@@ -93,6 +93,9 @@ type Config struct {
 	RestaurantID string
 	// Event is the event name of the emits. Defaults to "bench".
 	Event string
+	// ImmediateACKs keeps the kernel's immediate ACKs on the client connections instead of
+	// switching them to delayed ACKs (see loop.Config).
+	ImmediateACKs bool
 	// Label is copied into the result (the runner sets the server's name).
 	Label string
 	// Progress receives a status line every second. nil means none.

@@ -32,7 +32,7 @@ func (r *runner) connectPhase(ctx context.Context) error {
 	defer deadline.Stop()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	var end sample
+wait:
 	for {
 		st, err := r.stats()
 		if err != nil {
@@ -47,12 +47,11 @@ func (r *runner) connectPhase(ctx context.Context) error {
 			return ctx.Err()
 		case <-deadline.C:
 			r.note("connect phase timed out after %v with %d of %d connected", cfg.ConnectTimeout, st.Connected, cfg.Conns)
-			goto done
+			break wait
 		case <-tick.C:
 		}
 	}
-done:
-	end, err = r.sample()
+	end, err := r.sample()
 	if err != nil {
 		return err
 	}

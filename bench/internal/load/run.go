@@ -129,10 +129,11 @@ func (r *runner) startShards() error {
 	}
 	sources := sourceAddrs(cfg.Sources)
 	lcfg := loop.Config{
-		Targets:      targets,
-		Sources:      sources,
-		Secret:       []byte(cfg.Secret),
-		RestaurantID: cfg.RestaurantID,
+		Targets:       targets,
+		Sources:       sources,
+		Secret:        []byte(cfg.Secret),
+		RestaurantID:  cfg.RestaurantID,
+		ImmediateACKs: cfg.ImmediateACKs,
 	}
 	for k := range procs {
 		r.ranges = append(r.ranges, [2]int{k * cfg.Conns / procs, (k + 1) * cfg.Conns / procs})
@@ -145,11 +146,12 @@ func (r *runner) startShards() error {
 				return errors.New("load: several processes needed but no worker command")
 			}
 			sh, err = startRemoteShard(cfg.WorkerCommand(), workerSetup{
-				Targets:      targets,
-				Sources:      sources,
-				Secret:       cfg.Secret,
-				UserPrefix:   "u",
-				RestaurantID: cfg.RestaurantID,
+				Targets:       targets,
+				Sources:       sources,
+				Secret:        cfg.Secret,
+				UserPrefix:    "u",
+				RestaurantID:  cfg.RestaurantID,
+				ImmediateACKs: cfg.ImmediateACKs,
 			})
 		}
 		if err != nil {

@@ -20,11 +20,12 @@ import (
 // per line: first the worker's loop configuration, then requests, each answered by one reply.
 
 type workerSetup struct {
-	Targets      []netip.AddrPort `json:"targets"`
-	Sources      []netip.Addr     `json:"sources"`
-	Secret       string           `json:"secret"`
-	UserPrefix   string           `json:"user_prefix"`
-	RestaurantID string           `json:"restaurant_id"`
+	Targets       []netip.AddrPort `json:"targets"`
+	Sources       []netip.Addr     `json:"sources"`
+	Secret        string           `json:"secret"`
+	UserPrefix    string           `json:"user_prefix"`
+	RestaurantID  string           `json:"restaurant_id"`
+	ImmediateACKs bool             `json:"immediate_acks"`
 }
 
 type workerRequest struct {
@@ -153,11 +154,12 @@ func RunWorker(in io.Reader, out io.Writer) error {
 		return fmt.Errorf("load worker: setup: %w", err)
 	}
 	sh, err := newLocalShard(loop.Config{
-		Targets:      setup.Targets,
-		Sources:      setup.Sources,
-		Secret:       []byte(setup.Secret),
-		UserPrefix:   setup.UserPrefix,
-		RestaurantID: setup.RestaurantID,
+		Targets:       setup.Targets,
+		Sources:       setup.Sources,
+		Secret:        []byte(setup.Secret),
+		UserPrefix:    setup.UserPrefix,
+		RestaurantID:  setup.RestaurantID,
+		ImmediateACKs: setup.ImmediateACKs,
 	})
 	if err != nil {
 		return err

@@ -50,6 +50,10 @@ type Config struct {
 	TokenTTL time.Duration
 	// Loops is the number of event loops. Defaults to GOMAXPROCS.
 	Loops int
+	// ImmediateACKs keeps the kernel's default of acknowledging small segments at once when
+	// they are read. By default a connection switches to delayed ACKs (TCP_QUICKACK off) once
+	// it is up, which makes each delivery cheaper for the client.
+	ImmediateACKs bool
 }
 
 // Stats is a snapshot of a set's counters.
