@@ -223,13 +223,15 @@ func (c *conn) connect(p *parser.Packet) {
 	c.sockets = append(c.sockets, s)
 	c.timer.Stop()
 	c.mu.Unlock()
-	s.state.Store(stateConnected)
-	ns.addSocket(s)
+	// The CONNECT reply goes out before the socket can be targeted by broadcasts, so that
+	// the client sees it first.
 	data := make([]byte, 0, 32)
 	data = append(data, `{"sid":`...)
 	data = parser.AppendString(data, s.id)
 	data = append(data, '}')
 	c.sendPacket(&parser.Packet{Type: parser.Connect, Namespace: ns.name, ID: parser.NoID, Data: data})
+	s.state.Store(stateConnected)
+	ns.addSocket(s)
 	ns.runConnection(s)
 }
 
