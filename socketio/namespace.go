@@ -56,7 +56,7 @@ func (ns *Namespace) Name() string { return ns.name }
 // Server returns the server the namespace belongs to.
 func (ns *Namespace) Server() *Server { return ns.srv }
 
-// Adapter returns the namespace's adapter.
+// Adapter returns the namespace's adapter; nil for a dynamic parent, whose children have theirs.
 func (ns *Namespace) Adapter() Adapter { return ns.adapter }
 
 // Use adds a middleware. On a dynamic parent it applies to every child, before the child's own.
