@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -106,15 +107,19 @@ func (f *fakeServer) session(conn net.Conn) error {
 	if err := ws.WriteFrame(conn, ws.NewPingFrame([]byte("hi"))); err != nil {
 		return err
 	}
-	frame, err := ws.ReadFrame(conn)
-	if err != nil || frame.Header.OpCode != ws.OpPong {
-		return fmt.Errorf("websocket pong: %v %v", frame.Header.OpCode, err)
+	h, err := ws.ReadHeader(conn)
+	if err != nil || h.OpCode != ws.OpPong || h.Length > 125 {
+		return fmt.Errorf("websocket pong: %v, %d bytes, %v", h.OpCode, h.Length, err)
 	}
-	if frame.Header.Masked {
-		ws.Cipher(frame.Payload, frame.Header.Mask, 0)
+	payload := make([]byte, h.Length)
+	if _, err := io.ReadFull(conn, payload); err != nil {
+		return fmt.Errorf("websocket pong payload: %w", err)
 	}
-	if string(frame.Payload) != "hi" {
-		return fmt.Errorf("websocket pong payload %q", frame.Payload)
+	if h.Masked {
+		ws.Cipher(payload, h.Mask, 0)
+	}
+	if string(payload) != "hi" {
+		return fmt.Errorf("websocket pong payload %q", payload)
 	}
 
 	// All events in one write, so that the client parses several frames per read; one of them
