@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -101,6 +102,7 @@ func BenchmarkBroadcast(b *testing.B) {
 			<-sk.done
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu := processCPU()
 			for i := 0; i < b.N; i++ {
 				sk.target.Add(int64(n))
 				m := NewTextMessage(payload)
@@ -113,6 +115,7 @@ func BenchmarkBroadcast(b *testing.B) {
 			}
 			b.StopTimer()
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/recipient")
+			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N*n), "cpu-ns/recipient")
 		})
 	}
 }
@@ -155,21 +158,28 @@ func BenchmarkMessageEncoding(b *testing.B) {
 }
 
 // BenchmarkIdleWebSocketMemory opens idle websocket sessions over real loopback TCP, from a
-// child process so that the clients' memory is not counted, and reports the server's heap and
-// stack growth per connection. It measures once whatever b.N is (ns/op means nothing here):
-// one measurement takes a second or two.
+// child process so that the clients' memory is not counted, and reports the server's growth per
+// connection: Go heap, goroutine stacks, and the resident set (VmRSS of /proc/self/status,
+// after returning freed memory to the system, so without the collector's headroom). It
+// measures once whatever b.N is (ns/op means nothing here): one measurement takes a second or
+// two for the default 2,000 connections (ENGINEIO_IDLE_CONNS changes it).
 func BenchmarkIdleWebSocketMemory(b *testing.B) {
-	const n = 2000.0
-	m := measureIdleMemory(b, int(n))
+	n := 2000
+	if v, err := strconv.Atoi(os.Getenv("ENGINEIO_IDLE_CONNS")); err == nil && v > 0 {
+		n = v
+	}
+	m := measureIdleMemory(b, n)
 	for b.Loop() { // the loop resets reported metrics: report after it
 	}
-	b.ReportMetric(float64(m.heap+m.stack)/n, "bytes/conn")
-	b.ReportMetric(float64(m.heap)/n, "heap-bytes/conn")
-	b.ReportMetric(float64(m.stack)/n, "stack-bytes/conn")
-	b.ReportMetric(float64(m.goroutines)/n, "goroutines/conn")
+	per := func(v int64) float64 { return float64(v) / float64(n) }
+	b.ReportMetric(per(m.heap+m.stack), "bytes/conn")
+	b.ReportMetric(per(m.heap), "heap-bytes/conn")
+	b.ReportMetric(per(m.stack), "stack-bytes/conn")
+	b.ReportMetric(per(m.rss), "rss-bytes/conn")
+	b.ReportMetric(per(m.goroutines), "goroutines/conn")
 }
 
-type memDelta struct{ heap, stack, goroutines int64 }
+type memDelta struct{ heap, stack, rss, goroutines int64 }
 
 func measureIdleMemory(tb testing.TB, n int) memDelta {
 	srv := NewServer(Config{PingInterval: time.Hour, OnOpen: func(*Session) SessionHandler { return nil }})
@@ -185,6 +195,7 @@ func measureIdleMemory(tb testing.TB, n int) memDelta {
 	}()
 
 	before := memInUse()
+	rss0 := residentBytes()
 	g0 := runtime.NumGoroutine()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestIdleClientsHelper$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "ENGINEIO_IDLE_CLIENTS="+hs.Listener.Addr().String()+","+strconv.Itoa(n))
@@ -204,6 +215,7 @@ func measureIdleMemory(tb testing.TB, n int) memDelta {
 		tb.Fatalf("%d sessions, want %d", c, n)
 	}
 	after := memInUse()
+	rss1 := residentBytes()
 	g1 := runtime.NumGoroutine()
 	if path := os.Getenv("ENGINEIO_IDLE_HEAP_PROFILE"); path != "" {
 		// What the idle connections hold, for `go tool pprof -sample_index=inuse_space`.
@@ -215,8 +227,26 @@ func measureIdleMemory(tb testing.TB, n int) memDelta {
 	return memDelta{
 		heap:       int64(after.HeapAlloc) - int64(before.HeapAlloc),
 		stack:      int64(after.StackInuse) - int64(before.StackInuse),
+		rss:        rss1 - rss0,
 		goroutines: int64(g1 - g0),
 	}
+}
+
+// residentBytes returns the process's resident set size after freed memory has been returned
+// to the system, or 0 where /proc is missing.
+func residentBytes() int64 {
+	debug.FreeOSMemory()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 // memInUse returns the memory statistics after full collections.
@@ -311,11 +341,24 @@ func skipFrame(br *bufio.Reader) error {
 }
 
 // BenchmarkBroadcastLoopback broadcasts to websocket clients over real loopback TCP, held by
-// a child process that reads every frame; an iteration ends when every client has its copy.
-// The clients share the machine's CPUs with the server, so this is a floor, not a ceiling.
+// a child process that reads every frame. An iteration sends a burst of M messages back to back
+// to every client and ends when every client has them all: with M > 1 a connection may have
+// several frames pending, which the writer can coalesce. The clients share the machine's CPUs
+// with the server, so the rates are a floor, not a ceiling; cpu-ns/recipient is this process's
+// CPU time (the server side only) per delivered message.
 func BenchmarkBroadcastLoopback(b *testing.B) {
 	const n = 1000
-	srv := NewServer(Config{PingInterval: time.Hour, OnOpen: func(*Session) SessionHandler { return nil }})
+	for _, burst := range []int{1, 8} {
+		b.Run("burst="+strconv.Itoa(burst), func(b *testing.B) {
+			benchmarkBroadcastLoopback(b, Config{}, n, burst)
+		})
+	}
+}
+
+func benchmarkBroadcastLoopback(b *testing.B, cfg Config, n, burst int) {
+	cfg.PingInterval = time.Hour
+	cfg.OnOpen = func(*Session) SessionHandler { return nil }
+	srv := NewServer(cfg)
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 	defer func() {
@@ -346,16 +389,23 @@ func BenchmarkBroadcastLoopback(b *testing.B) {
 	payload := []byte(`2["order:update",{"id":"64f1c2","status":"preparing","eta":1200}]`)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := processCPU()
 	for i := 0; i < b.N; i++ {
-		m := NewTextMessage(payload)
-		for _, s := range sessions {
-			s.Send(m)
+		for range burst {
+			m := NewTextMessage(payload)
+			for _, s := range sessions {
+				s.Send(m)
+			}
 		}
-		if _, err := lines.ReadString('\n'); err != nil {
-			b.Fatal(err)
+		for range burst { // a line each time every client has one more message
+			if _, err := lines.ReadString('\n'); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/recipient")
-	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "deliveries/s")
+	deliveries := float64(b.N * n * burst)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/deliveries, "ns/recipient")
+	b.ReportMetric(deliveries/b.Elapsed().Seconds(), "deliveries/s")
+	b.ReportMetric(float64(processCPU()-cpu)/deliveries, "cpu-ns/recipient")
 }
