@@ -1,8 +1,6 @@
 package engineio
 
 import (
-	"encoding/binary"
-	"errors"
 	"io"
 	"net"
 	"sync"
@@ -25,9 +23,7 @@ type frameReader struct {
 	buf  *[]byte // borrowed from readBufPool while bytes are pending; nil when idle
 	r, w int     // unread bytes are (*buf)[r:w]
 
-	frag   []byte // the message being reassembled from fragments
-	fragOp ws.OpCode
-	inFrag bool
+	frag fragments
 
 	// owned tells that the payload last returned is a fresh slice rather than a view of the
 	// pooled buffer: the caller may keep it without copying.
@@ -37,13 +33,6 @@ type frameReader struct {
 const readBufSize = 4096
 
 var readBufPool = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
-
-// Errors that close a websocket, with the close code they are reported with.
-var (
-	errFrameTooLarge = errors.New("engineio: websocket message larger than MaxPayload")
-	errProtocol      = errors.New("engineio: websocket protocol error")
-	errInvalidUTF8   = errors.New("engineio: invalid UTF-8 in a websocket text message")
-)
 
 func newFrameReader(conn net.Conn, pending []byte, max int64) *frameReader {
 	fr := &frameReader{conn: conn, max: max, raw: newRawReader(conn)}
@@ -68,34 +57,13 @@ func (fr *frameReader) next() (ws.OpCode, []byte, error) {
 		if err != nil {
 			return 0, nil, err
 		}
-		switch {
-		case op.IsControl():
-			return op, payload, nil
-		case op == ws.OpContinuation:
-			if !fr.inFrag {
-				return 0, nil, errProtocol
-			}
-			if int64(len(fr.frag)+len(payload)) > fr.max {
-				return 0, nil, errFrameTooLarge
-			}
-			fr.frag = append(fr.frag, payload...)
-			if fin {
-				m := fr.frag
-				fr.frag, fr.inFrag = nil, false
-				fr.owned = true
-				return fr.fragOp, m, nil
-			}
-		case op == ws.OpText || op == ws.OpBinary:
-			if fr.inFrag {
-				return 0, nil, errProtocol
-			}
-			if fin {
-				return op, payload, nil
-			}
-			fr.inFrag, fr.fragOp = true, op
-			fr.frag = append([]byte(nil), payload...)
-		default:
-			return 0, nil, errProtocol // reserved opcode
+		op, msg, done, owned, err := fr.frag.add(op, fin, payload, fr.max)
+		if err != nil {
+			return 0, nil, err
+		}
+		if done {
+			fr.owned = fr.owned || owned
+			return op, msg, nil
 		}
 	}
 }
@@ -109,49 +77,26 @@ func (fr *frameReader) frame() (op ws.OpCode, fin bool, payload []byte, err erro
 	if err = fr.need(2); err != nil {
 		return
 	}
-	b := (*fr.buf)[fr.r:fr.w]
-	if b[0]&0x70 != 0 { // RSV bits: no extension is ever negotiated
-		return 0, false, nil, errProtocol
-	}
-	fin, op = b[0]&0x80 != 0, ws.OpCode(b[0]&0x0f)
-	if b[1]&0x80 == 0 { // client frames must be masked (RFC 6455 §5.1)
-		return 0, false, nil, errProtocol
-	}
-	hlen := 6
-	switch b[1] & 0x7f {
-	case 126:
-		hlen += 2
-	case 127:
-		hlen += 8
-	}
-	if err = fr.need(hlen); err != nil {
+	h, ok, err := parseClientHeader((*fr.buf)[fr.r:fr.w], fr.max)
+	if err != nil {
 		return
 	}
-	b = (*fr.buf)[fr.r:fr.w]
-	var n uint64
-	switch l := b[1] & 0x7f; l {
-	case 126:
-		n = uint64(binary.BigEndian.Uint16(b[2:]))
-	case 127:
-		n = binary.BigEndian.Uint64(b[2:])
-	default:
-		n = uint64(l)
-	}
-	var mask [4]byte
-	copy(mask[:], b[hlen-4:hlen])
-	if op.IsControl() && (!fin || n > 125) {
-		return 0, false, nil, errProtocol
-	}
-	if n > uint64(fr.max) {
-		return 0, false, nil, errFrameTooLarge
-	}
-	fr.r += hlen
-	if n <= uint64(len(*fr.buf)) {
-		if err = fr.need(int(n)); err != nil {
+	if !ok {
+		if err = fr.need(h.size); err != nil {
 			return
 		}
-		payload = (*fr.buf)[fr.r : fr.r+int(n)]
-		fr.r += int(n)
+		if h, _, err = parseClientHeader((*fr.buf)[fr.r:fr.w], fr.max); err != nil {
+			return
+		}
+	}
+	fr.r += h.size
+	n := h.length
+	if n <= len(*fr.buf) {
+		if err = fr.need(n); err != nil {
+			return
+		}
+		payload = (*fr.buf)[fr.r : fr.r+n]
+		fr.r += n
 	} else {
 		payload = make([]byte, n)
 		fr.owned = true
@@ -161,8 +106,8 @@ func (fr *frameReader) frame() (op ws.OpCode, fin bool, payload []byte, err erro
 			return
 		}
 	}
-	ws.Cipher(payload, mask, 0)
-	return op, fin, payload, nil
+	ws.Cipher(payload, h.mask, 0)
+	return h.op, h.fin, payload, nil
 }
 
 // need makes sure n unread bytes (n <= the buffer size) are buffered.
