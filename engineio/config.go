@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -36,9 +37,53 @@ type Config struct {
 	// that would exceed it closes the session with reason "write queue full".
 	// Default 4 MiB.
 	WriteQueueBytes int
+	// ReadMode selects how websocket connections are read: ReadPoller (the default) or
+	// ReadGoroutine.
+	ReadMode ReadMode
 	// OnOpen is called for every new session and returns the handler of its events.
 	// Required. A nil handler discards the session's messages.
 	OnOpen func(s *Session) SessionHandler
+}
+
+// ReadMode selects the read path of websocket connections. Both deliver the same frames in the
+// same order to the same handlers; they differ in what an idle connection costs.
+type ReadMode uint8
+
+const (
+	// ReadPoller watches the connections' sockets with epoll from a few poller goroutines (one
+	// per CPU, started with the first websocket and stopped with the last): an idle connection
+	// holds no goroutine and no buffer. It applies on Linux to connections that expose their
+	// file descriptor (plain TCP, not TLS terminated in process); others are read as with
+	// ReadGoroutine.
+	ReadPoller ReadMode = iota
+	// ReadGoroutine reads each connection on a goroutine of its own, parked in the runtime's
+	// poller while the connection is idle (a few KiB of stack, no buffer). Portable.
+	ReadGoroutine
+)
+
+// String returns "poller" or "goroutine".
+func (m ReadMode) String() string {
+	if m == ReadGoroutine {
+		return "goroutine"
+	}
+	return "poller"
+}
+
+// MarshalText returns the name String returns.
+func (m ReadMode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// UnmarshalText accepts "poller" or "goroutine", so that a ReadMode can be a flag
+// (flag.TextVar) or come from an environment variable.
+func (m *ReadMode) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "poller":
+		*m = ReadPoller
+	case "goroutine":
+		*m = ReadGoroutine
+	default:
+		return fmt.Errorf("engineio: unknown read mode %q (want poller or goroutine)", b)
+	}
+	return nil
 }
 
 // Defaults, applied to the zero fields of a Config.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -92,6 +93,19 @@ type testServer struct {
 	opened chan *recorder
 }
 
+// testReadMode is the read mode of the servers of newTestServer whose Config leaves it zero:
+// ENGINEIO_TEST_READ_MODE=goroutine runs the whole suite on the portable read path, and
+// TestGoroutineReadPath runs the websocket tests on it in any case.
+var testReadMode = func() ReadMode {
+	var m ReadMode
+	if v := os.Getenv("ENGINEIO_TEST_READ_MODE"); v != "" {
+		if err := m.UnmarshalText([]byte(v)); err != nil {
+			panic(err)
+		}
+	}
+	return m
+}()
+
 // newTestServer starts a server with cfg (OnOpen is replaced by a recorder that echoes when
 // echo is set). Call testutil.CheckGoroutines first in the test.
 func newTestServer(t testing.TB, cfg Config, echo bool) *testServer {
@@ -99,6 +113,9 @@ func newTestServer(t testing.TB, cfg Config, echo bool) *testServer {
 	ts := &testServer{opened: make(chan *recorder, 100)}
 	if cfg.PingInterval == 0 {
 		cfg.PingInterval = time.Minute // no pings unless the test wants them
+	}
+	if cfg.ReadMode == ReadPoller {
+		cfg.ReadMode = testReadMode
 	}
 	cfg.OnOpen = func(s *Session) SessionHandler {
 		r := &recorder{s: s, echo: echo, msgs: make(chan message, 100_000), closed: make(chan closeEvent, 1)}

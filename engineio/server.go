@@ -20,6 +20,8 @@ type Server struct {
 	sessions sync.Map // sid -> *Session
 	count    atomic.Int64
 
+	pollers pollerGroup // ReadPoller: the pollers of the websocket connections
+
 	shuttingDown atomic.Bool
 	drainOnce    sync.Once
 	drained      chan struct{} // closed when the last session ends during Shutdown

@@ -24,15 +24,24 @@ const (
 )
 
 // wsConn is one websocket connection: the current transport of a session, or the one a
-// polling session is being upgraded to.
+// polling session is being upgraded to. It is read in one of two ways (Config.ReadMode): by a
+// goroutine of its own (rd), or by a poller that parses what arrives and queues the frames in
+// in (see wsinbound.go and poller_linux.go).
 type wsConn struct {
 	conn      net.Conn
-	rd        *frameReader
 	closeOnce sync.Once
+	sess      *Session
+	// probing is true while the connection is a polling session's upgrade candidate. Only the
+	// goroutine that handles the connection's frames touches it once reading has started.
+	probing bool
+	pending []byte // bytes read past the upgrade request, until reading starts
+
+	rd *frameReader // ReadGoroutine
+	in *inbound     // ReadPoller
 }
 
 // upgradeConn completes the websocket handshake. The bufio pair net/http hijacked with the
-// connection is dropped: only bytes it had already read are kept, in a pooled buffer.
+// connection is dropped: only bytes it had already read are kept until reading starts.
 func (srv *Server) upgradeConn(w http.ResponseWriter, r *http.Request) (*wsConn, error) {
 	conn, rw, _, err := ws.UpgradeHTTP(r, w)
 	if err != nil {
@@ -41,7 +50,26 @@ func (srv *Server) upgradeConn(w http.ResponseWriter, r *http.Request) (*wsConn,
 		}
 		return nil, err
 	}
-	return &wsConn{conn: conn, rd: newFrameReader(conn, buffered(rw), srv.cfg.MaxPayload)}, nil
+	c := &wsConn{conn: conn, pending: buffered(rw)}
+	if srv.cfg.ReadMode == ReadPoller {
+		// Set before c is shared: whoever closes c must see it.
+		c.in = srv.pollers.newInbound(c, srv.cfg.MaxPayload)
+	}
+	return c, nil
+}
+
+// startReading makes s read c, by a poller when the read mode and the connection allow it,
+// else by a goroutine of its own.
+func (s *Session) startReading(c *wsConn, probing bool) {
+	c.sess, c.probing = s, probing
+	pending := c.pending
+	c.pending = nil
+	if c.in != nil {
+		s.srv.pollers.attach(c.in, pending)
+		return
+	}
+	c.rd = newFrameReader(c.conn, pending, s.srv.cfg.MaxPayload)
+	go s.readLoop(c)
 }
 
 func buffered(rw *bufio.ReadWriter) []byte {
@@ -53,9 +81,13 @@ func buffered(rw *bufio.ReadWriter) []byte {
 }
 
 // close sends a close frame with code, best effort, and closes the connection. It runs on its
-// own goroutine: a peer that does not read must not hold up whoever closes.
+// own goroutine: a peer that does not read must not hold up whoever closes. A poller stops
+// watching the connection first, while its descriptor is surely still open.
 func (c *wsConn) close(code ws.StatusCode) {
 	c.closeOnce.Do(func() {
+		if c.in != nil {
+			c.in.detach()
+		}
 		go func() {
 			c.conn.SetWriteDeadline(time.Now().Add(time.Second))
 			c.conn.Write(controlFrame(ws.OpClose, ws.NewCloseFrameBody(code, "")))
@@ -83,61 +115,65 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, q url.V
 	s.mu.Lock()
 	s.kickLocked() // write the open packet
 	s.mu.Unlock()
-	go s.readLoop(c, false)
+	s.startReading(c, false)
 }
 
-// readLoop reads c until it fails or the session ends. probing is true while c is the
-// upgrade candidate of a polling session.
-func (s *Session) readLoop(c *wsConn, probing bool) {
+// readLoop is the ReadGoroutine read path: it reads c until it fails or the session stops
+// reading it.
+func (s *Session) readLoop(c *wsConn) {
 	for {
 		op, payload, err := c.rd.next()
 		if err != nil {
 			s.wsFailed(c, err)
 			return
 		}
-		var p packet.Packet
-		switch op {
-		case ws.OpPing:
-			if err := c.writeFrame(controlFrame(ws.OpPong, payload), s.srv.writeTimeout()); err != nil {
-				s.wsFailed(c, err)
-				return
-			}
-			continue
-		case ws.OpPong:
-			continue
-		case ws.OpClose:
-			s.wsFailed(c, io.EOF)
-			return
-		case ws.OpText:
-			if !utf8.Valid(payload) {
-				s.wsFailed(c, errInvalidUTF8)
-				return
-			}
-			p, err = packet.Decode(payload, false)
-			if err != nil {
-				s.wsFailed(c, err)
-				return
-			}
-		default: // binary
-			p = packet.Packet{Type: packet.Message, Data: payload, Binary: true}
-		}
-		if probing {
-			if probing = s.probeStep(c, p); !probing {
-				if s.currentWS(c) {
-					continue // upgraded: c is now the session's transport
-				}
-				return
-			}
-			continue
-		}
-		if p.Type == packet.Message && !c.rd.owned {
-			// The payload lives in the pooled read buffer: the handler gets its own copy.
-			p.Data = append(make([]byte, 0, len(p.Data)), p.Data...)
-		}
-		if !s.receive(p) {
+		if !s.onFrame(c, op, payload, c.rd.owned) {
 			return
 		}
 	}
+}
+
+// onFrame handles one control frame or complete data message read from c, on whichever read
+// path; frames of one connection are handled one at a time, in order. owned tells that
+// payload may be kept rather than copied. It returns false when c must no longer be read.
+func (s *Session) onFrame(c *wsConn, op ws.OpCode, payload []byte, owned bool) bool {
+	var p packet.Packet
+	switch op {
+	case ws.OpPing:
+		if err := c.writeFrame(controlFrame(ws.OpPong, payload), s.srv.writeTimeout()); err != nil {
+			s.wsFailed(c, err)
+			return false
+		}
+		return true
+	case ws.OpPong:
+		return true
+	case ws.OpClose:
+		s.wsFailed(c, io.EOF)
+		return false
+	case ws.OpText:
+		if !utf8.Valid(payload) {
+			s.wsFailed(c, errInvalidUTF8)
+			return false
+		}
+		var err error
+		if p, err = packet.Decode(payload, false); err != nil {
+			s.wsFailed(c, err)
+			return false
+		}
+	default: // binary
+		p = packet.Packet{Type: packet.Message, Data: payload, Binary: true}
+	}
+	if c.probing {
+		if c.probing = s.probeStep(c, p); !c.probing {
+			return s.currentWS(c) // upgraded: c is now the session's transport
+		}
+		return true
+	}
+	if p.Type == packet.Message && !owned {
+		// The payload lives in a read buffer: the handler gets its own copy.
+		p.Data = append(make([]byte, 0, len(p.Data)), p.Data...)
+	}
+	return s.receive(p)
 }
 
 func (s *Session) currentWS(c *wsConn) bool {

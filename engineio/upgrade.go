@@ -28,7 +28,7 @@ func (s *Session) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	s.probe = c
 	s.upgradeTimer = time.AfterFunc(s.srv.cfg.UpgradeTimeout, func() { s.abortUpgrade(c, closeNormal) })
 	s.mu.Unlock()
-	go s.readLoop(c, true)
+	s.startReading(c, true)
 }
 
 // probeStep handles one packet on an upgrade candidate and reports whether the probing goes on.

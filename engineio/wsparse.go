@@ -7,8 +7,9 @@ import (
 	"github.com/gobwas/ws"
 )
 
-// This file holds what both websocket read paths share: decoding a client frame header and
-// reassembling fragmented messages. Neither does I/O.
+// This file decodes what clients send over websocket: frame headers and fragmented messages,
+// which both read paths share, and the incremental parser of the ReadPoller path. None of it
+// does I/O.
 
 // Errors that close a websocket, with the close code they are reported with.
 var (
@@ -113,4 +114,107 @@ func (f *fragments) add(op ws.OpCode, fin bool, payload []byte, max int64) (msgO
 	default:
 		return 0, nil, false, false, errProtocol // reserved opcode
 	}
+}
+
+// frameParser is the incremental parser of the ReadPoller path: it is fed whatever a read
+// returned and keeps, between reads, only the bytes of an incomplete frame and the message
+// being reassembled from fragments.
+type frameParser struct {
+	max     int64
+	partial []byte // an incomplete frame, header included; nil when none
+	frag    fragments
+}
+
+// emitFunc receives a control frame or complete data message. owned tells that msg is a slice
+// of its own; otherwise it is a view of the buffer fed, valid until feed returns.
+type emitFunc func(op ws.OpCode, msg []byte, owned bool)
+
+// feed consumes data, which it may modify in place (unmasking), and passes every frame it
+// completes to emit, in order. An error is a protocol violation: nothing more may be fed.
+func (p *frameParser) feed(data []byte, emit emitFunc) error {
+	for len(data) > 0 {
+		if p.partial != nil {
+			rest, err := p.completePartial(data, emit)
+			if err != nil {
+				return err
+			}
+			data = rest
+			continue
+		}
+		h, ok, err := parseClientHeader(data, p.max)
+		if err != nil {
+			return err
+		}
+		if !ok || len(data) < h.size+h.length {
+			// Keep the start of the frame, with room for the whole of it once its size is
+			// known: later bytes are appended without a copy of what came before.
+			size := maxClientHeader
+			if ok {
+				size = h.size + h.length
+			}
+			p.partial = append(make([]byte, 0, min(size, 2*len(data)+maxClientHeader)), data...)
+			return nil
+		}
+		payload := data[h.size : h.size+h.length]
+		ws.Cipher(payload, h.mask, 0)
+		data = data[h.size+h.length:]
+		if err := p.frame(h.op, h.fin, payload, false, emit); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// completePartial appends the bytes of data that belong to the incomplete frame and handles
+// the frame once it is whole. It returns what remains of data.
+func (p *frameParser) completePartial(data []byte, emit emitFunc) ([]byte, error) {
+	for {
+		h, ok, err := parseClientHeader(p.partial, p.max)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			if len(data) == 0 {
+				return data, nil
+			}
+			// Add header bytes only: the frame may be shorter than the longest header.
+			need := 2
+			if len(p.partial) >= 2 {
+				need = h.size
+			}
+			k := min(need-len(p.partial), len(data))
+			p.partial = append(p.partial, data[:k]...)
+			data = data[k:]
+			continue
+		}
+		size := h.size + h.length
+		k := min(size-len(p.partial), len(data))
+		if cap(p.partial) < len(p.partial)+k {
+			// Grow by doubling, capped at the frame's size: a client that announces a large
+			// frame and sends it slowly gets memory as its bytes arrive, not upfront.
+			grown := make([]byte, len(p.partial), min(size, max(2*cap(p.partial), len(p.partial)+k)))
+			copy(grown, p.partial)
+			p.partial = grown
+		}
+		p.partial = append(p.partial, data[:k]...)
+		data = data[k:]
+		if len(p.partial) < size {
+			return data, nil
+		}
+		payload := p.partial[h.size:size]
+		p.partial = nil
+		ws.Cipher(payload, h.mask, 0)
+		return data, p.frame(h.op, h.fin, payload, true, emit)
+	}
+}
+
+// frame handles one unmasked frame: owned tells that payload is a slice of its own rather
+// than a view of the buffer fed.
+func (p *frameParser) frame(op ws.OpCode, fin bool, payload []byte, owned bool, emit emitFunc) error {
+	op, msg, done, fresh, err := p.frag.add(op, fin, payload, p.max)
+	if err != nil || !done {
+		return err
+	}
+	emit(op, msg, owned || fresh)
+	return nil
 }

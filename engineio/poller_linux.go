@@ -1,0 +1,316 @@
+package engineio
+
+import (
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// pollerGroup is the ReadPoller machinery of a Server: a few pollers, each an epoll instance
+// watched by one goroutine. The pollers start with the first registered connection and stop
+// with the last, so that a server without websockets runs none.
+type pollerGroup struct {
+	mu      sync.Mutex
+	pollers []*poller
+	next    int // round robin over pollers
+	conns   int // registered connections
+}
+
+// poller is one epoll instance and its goroutine. The epoll descriptor is itself watched by
+// the runtime's poller: while no connection is readable, the goroutine parks like any
+// goroutine waiting for a socket, rather than holding a thread in epoll_wait.
+type poller struct {
+	g        *pollerGroup
+	epfd     int
+	file     *os.File // epfd, for the runtime's poller
+	evfd     int      // eventfd that wakes the goroutine to stop
+	stopping atomic.Bool
+
+	// Connections by slot. The epoll event of a connection carries its slot and the slot's
+	// generation: an event of a connection that left, read after its slot was reused, names
+	// an older generation and is ignored.
+	mu    sync.Mutex
+	slots []pollSlot
+	free  []uint32
+
+	// Goroutine-local: the read buffer shared by all connections of the poller, and the
+	// results of the last read callback (bound once: a closure per read would allocate).
+	buf    []byte
+	events []unix.EpollEvent
+	readFn func(fd uintptr) bool
+	n      int
+	rerr   error
+	waitFn func(fd uintptr) bool
+}
+
+type pollSlot struct {
+	in  *inbound
+	gen uint32
+}
+
+const (
+	pollReadBuf = 64 << 10 // per poller
+	pollEvents  = 256
+	wakeSlot    = -1 // the Fd field of the eventfd's epoll events
+)
+
+// newInbound returns the ReadPoller state for conn, or nil when conn offers no raw access to
+// its socket (TLS terminated in process, or a connection that is not a socket).
+func (g *pollerGroup) newInbound(c *wsConn, max int64) *inbound {
+	sc, ok := c.conn.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return &inbound{c: c, rc: rc, parser: frameParser{max: max}}
+}
+
+// attach parses the bytes read with the upgrade request, then registers the connection with a
+// poller. A connection detached before (its session ended meanwhile) is not registered.
+func (g *pollerGroup) attach(in *inbound, pending []byte) {
+	if len(pending) > 0 {
+		if err := in.parse(pending); err != nil {
+			in.fail(err)
+			return
+		}
+	}
+	in.mu.Lock()
+	if in.stopped {
+		in.mu.Unlock()
+		return
+	}
+	p, err := g.acquire()
+	if err == nil {
+		p.insert(in)
+		if err = p.add(in); err != nil {
+			p.release(in)
+		}
+	}
+	if err == nil {
+		in.watched = true
+	}
+	in.mu.Unlock()
+	if err != nil {
+		in.fail(err)
+	}
+}
+
+// acquire counts one more connection and returns the poller it goes to, starting the pollers
+// if none runs.
+func (g *pollerGroup) acquire() (*poller, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.pollers) == 0 {
+		n := runtime.GOMAXPROCS(0)
+		for range n {
+			p, err := newPoller(g)
+			if err != nil {
+				for _, p := range g.pollers {
+					p.stop()
+				}
+				g.pollers = nil
+				return nil, err
+			}
+			g.pollers = append(g.pollers, p)
+		}
+		for _, p := range g.pollers {
+			go p.run()
+		}
+	}
+	g.conns++
+	g.next = (g.next + 1) % len(g.pollers)
+	return g.pollers[g.next], nil
+}
+
+// leave counts one connection less and stops the pollers after the last.
+func (g *pollerGroup) leave() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.conns--
+	if g.conns == 0 {
+		for _, p := range g.pollers {
+			p.stop()
+		}
+		g.pollers = nil
+	}
+}
+
+func newPoller(g *pollerGroup) (*poller, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("epoll_create1", err)
+	}
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		return nil, os.NewSyscallError("fcntl", err)
+	}
+	evfd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, os.NewSyscallError("eventfd", err)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: wakeSlot}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, evfd, &ev); err != nil {
+		unix.Close(evfd)
+		unix.Close(epfd)
+		return nil, os.NewSyscallError("epoll_ctl", err)
+	}
+	p := &poller{
+		g:      g,
+		epfd:   epfd,
+		file:   os.NewFile(uintptr(epfd), "epoll"),
+		evfd:   evfd,
+		buf:    make([]byte, pollReadBuf),
+		events: make([]unix.EpollEvent, pollEvents),
+	}
+	p.readFn = p.readCallback
+	p.waitFn = p.waitCallback
+	return p, nil
+}
+
+// stop asks the goroutine to exit; it closes the descriptors itself.
+func (p *poller) stop() {
+	p.stopping.Store(true)
+	one := [8]byte{1}
+	unix.Write(p.evfd, one[:])
+}
+
+func (p *poller) run() {
+	if rc, err := p.file.SyscallConn(); err == nil {
+		rc.Read(p.waitFn)
+	}
+	unix.Close(p.evfd)
+	p.file.Close() // closes epfd
+}
+
+// waitCallback runs on the poller's goroutine whenever the epoll descriptor may be readable:
+// it handles the ready connections until none is, then returns false to park.
+func (p *poller) waitCallback(uintptr) bool {
+	for {
+		n, err := unix.EpollWait(p.epfd, p.events, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || p.stopping.Load() {
+			return true
+		}
+		if n == 0 {
+			return false
+		}
+		for i := range p.events[:n] {
+			ev := &p.events[i]
+			if ev.Fd == wakeSlot {
+				var b [8]byte
+				unix.Read(p.evfd, b[:])
+				continue
+			}
+			p.mu.Lock()
+			var in *inbound
+			if i := int(ev.Fd); i >= 0 && i < len(p.slots) && p.slots[i].gen == uint32(ev.Pad) {
+				in = p.slots[i].in
+			}
+			p.mu.Unlock()
+			if in != nil {
+				p.read(in)
+			}
+		}
+	}
+}
+
+// read reads what in's socket has, once: a connection that keeps sending is read again on the
+// next round, after the other ready ones.
+func (p *poller) read(in *inbound) {
+	p.n, p.rerr = 0, nil
+	if err := in.rc.Read(p.readFn); err != nil {
+		in.fail(net.ErrClosed)
+		return
+	}
+	switch {
+	case p.n > 0:
+		if err := in.parse(p.buf[:p.n]); err != nil {
+			in.fail(err)
+		}
+	case p.rerr == unix.EAGAIN:
+		// Someone else's event, or readable no more: wait for the next.
+	case p.rerr != nil:
+		in.fail(p.rerr)
+	default:
+		in.fail(io.EOF)
+	}
+}
+
+// readCallback reads once and never waits: returning true keeps the runtime from parking the
+// poller's goroutine on this socket.
+func (p *poller) readCallback(fd uintptr) bool {
+	for {
+		p.n, p.rerr = unix.Read(int(fd), p.buf)
+		if p.rerr != unix.EINTR {
+			if p.n < 0 {
+				p.n = 0
+			}
+			return true
+		}
+	}
+}
+
+// insert gives in a slot.
+func (p *poller) insert(in *inbound) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var i uint32
+	if k := len(p.free); k > 0 {
+		i = p.free[k-1]
+		p.free = p.free[:k-1]
+	} else {
+		i = uint32(len(p.slots))
+		p.slots = append(p.slots, pollSlot{})
+	}
+	p.slots[i].in = in
+	in.pl, in.slot, in.gen = p, i, p.slots[i].gen
+}
+
+// release frees in's slot and counts the connection out of the group.
+func (p *poller) release(in *inbound) {
+	p.mu.Lock()
+	s := &p.slots[in.slot]
+	s.in = nil
+	s.gen++
+	p.free = append(p.free, in.slot)
+	p.mu.Unlock()
+	in.pl = nil
+	p.g.leave()
+}
+
+// add puts in's socket in the epoll set; del takes it out. Both go through the connection's
+// RawConn, which keeps the descriptor from being closed (and its number reused) meanwhile.
+func (p *poller) add(in *inbound) error {
+	return p.ctl(in, unix.EPOLL_CTL_ADD)
+}
+
+func (p *poller) del(in *inbound) {
+	p.ctl(in, unix.EPOLL_CTL_DEL)
+}
+
+func (p *poller) ctl(in *inbound, op int) error {
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(in.slot), Pad: int32(in.gen)}
+	var err error
+	cerr := in.rc.Control(func(fd uintptr) {
+		err = unix.EpollCtl(p.epfd, op, int(fd), &ev)
+	})
+	if cerr != nil {
+		return cerr
+	}
+	if err != nil {
+		return os.NewSyscallError("epoll_ctl", err)
+	}
+	return nil
+}

@@ -1,0 +1,15 @@
+//go:build !linux
+
+package engineio
+
+// pollerGroup has no poller off Linux: every connection is read with ReadGoroutine.
+type pollerGroup struct{}
+
+// poller is never instantiated off Linux; its methods exist for the shared code to compile.
+type poller struct{}
+
+func (g *pollerGroup) newInbound(*wsConn, int64) *inbound { return nil }
+func (g *pollerGroup) attach(*inbound, []byte)            {}
+func (p *poller) add(*inbound) error                      { return nil }
+func (p *poller) del(*inbound)                            {}
+func (p *poller) release(*inbound)                        {}
