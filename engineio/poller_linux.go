@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -60,18 +59,9 @@ const (
 	wakeSlot    = -1 // the Fd field of the eventfd's epoll events
 )
 
-// newInbound returns the ReadPoller state for conn, or nil when conn offers no raw access to
-// its socket (TLS terminated in process, or a connection that is not a socket).
+// newInbound returns the ReadPoller state for c, which has raw access to its socket.
 func (g *pollerGroup) newInbound(c *wsConn, max int64) *inbound {
-	sc, ok := c.conn.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return nil
-	}
-	return &inbound{c: c, rc: rc, parser: frameParser{max: max}}
+	return &inbound{c: c, parser: frameParser{max: max}}
 }
 
 // attach parses the bytes read with the upgrade request, then registers the connection with a
@@ -230,7 +220,7 @@ func (p *poller) waitCallback(uintptr) bool {
 // next round, after the other ready ones.
 func (p *poller) read(in *inbound) {
 	p.n, p.rerr = 0, nil
-	if err := in.rc.Read(p.readFn); err != nil {
+	if err := in.c.rc.Read(p.readFn); err != nil {
 		in.fail(net.ErrClosed)
 		return
 	}
@@ -303,7 +293,7 @@ func (p *poller) del(in *inbound) {
 func (p *poller) ctl(in *inbound, op int) error {
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(in.slot), Pad: int32(in.gen)}
 	var err error
-	cerr := in.rc.Control(func(fd uintptr) {
+	cerr := in.c.rc.Control(func(fd uintptr) {
 		err = unix.EpollCtl(p.epfd, op, int(fd), &ev)
 	})
 	if cerr != nil {

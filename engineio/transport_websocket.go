@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -29,6 +30,7 @@ const (
 // in (see wsinbound.go and poller_linux.go).
 type wsConn struct {
 	conn      net.Conn
+	rc        syscall.RawConn // nil when conn offers no raw access to its socket
 	closeOnce sync.Once
 	sess      *Session
 	// probing is true while the connection is a polling session's upgrade candidate. Only the
@@ -51,7 +53,10 @@ func (srv *Server) upgradeConn(w http.ResponseWriter, r *http.Request) (*wsConn,
 		return nil, err
 	}
 	c := &wsConn{conn: conn, pending: buffered(rw)}
-	if srv.cfg.ReadMode == ReadPoller {
+	if sc, ok := conn.(syscall.Conn); ok {
+		c.rc, _ = sc.SyscallConn()
+	}
+	if c.rc != nil && srv.cfg.ReadMode == ReadPoller {
 		// Set before c is shared: whoever closes c must see it.
 		c.in = srv.pollers.newInbound(c, srv.cfg.MaxPayload)
 	}
@@ -217,69 +222,4 @@ func (s *Session) wsFailed(c *wsConn, err error) {
 // not read.
 func (srv *Server) writeTimeout() time.Duration {
 	return srv.cfg.PingInterval + srv.cfg.PingTimeout
-}
-
-// maxBatch bounds the frames of one vectored write, and so the iovec array the runtime keeps
-// per connection after a large batch.
-const maxBatch = 128
-
-// writeBatch holds the frames of one vectored write. It is pooled, and WriteTo's receiver is
-// one of its fields, so that a write round allocates nothing.
-type writeBatch struct {
-	frames net.Buffers // backing array, kept
-	vec    net.Buffers // what WriteTo consumes
-}
-
-var batchPool = sync.Pool{New: func() any { return &writeBatch{frames: make(net.Buffers, 0, maxBatch)} }}
-
-// flushWebSocket is the writer: it runs while the queue is not empty and writes everything
-// pending with one vectored write per round, then exits, so an idle connection holds no
-// goroutine for writing.
-func (s *Session) flushWebSocket() {
-	wb := batchPool.Get().(*writeBatch)
-	defer batchPool.Put(wb)
-	for {
-		s.mu.Lock()
-		c := s.ws
-		if len(s.queue) == 0 || c == nil || s.state == stateClosed {
-			s.writing = false
-			finish := s.state == stateClosing && len(s.queue) == 0 && c != nil
-			reason := s.closeReason
-			if cap(s.queue) > 4*maxBatch {
-				s.queue = nil // a burst is over: do not keep its queue
-			}
-			s.mu.Unlock()
-			if finish {
-				s.terminate(reason, nil, msgClose, false)
-			}
-			return
-		}
-		frames := wb.frames[:0]
-		k := min(len(s.queue), maxBatch)
-		n := 0
-		for _, m := range s.queue[:k] {
-			frames = append(frames, m.wsFrame())
-			n += m.size()
-		}
-		rest := copy(s.queue, s.queue[k:])
-		clear(s.queue[rest:])
-		s.queue = s.queue[:rest]
-		s.queued -= n
-		s.writeRounds++
-		s.mu.Unlock()
-
-		// No write deadline: reading the clock twice per round costs more than the write
-		// itself on some machines. A write stuck for a whole ping interval is caught by the
-		// heartbeat instead (onTimer).
-		wb.frames, wb.vec = frames, frames
-		_, err := wb.vec.WriteTo(c.conn)
-		clear(frames) // drop the references to the messages' frames
-		if err != nil {
-			s.mu.Lock()
-			s.writing = false
-			s.mu.Unlock()
-			s.wsFailed(c, err)
-			return
-		}
-	}
 }

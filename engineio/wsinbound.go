@@ -2,7 +2,6 @@ package engineio
 
 import (
 	"sync"
-	"syscall"
 
 	"github.com/gobwas/ws"
 	"github.com/tomato-code/realtime/engineio/packet"
@@ -14,8 +13,7 @@ import (
 // a slow handler holds up its own connection only. An idle connection holds no goroutine and
 // no buffer: the parser keeps the bytes of an incomplete frame only, and the queue is empty.
 type inbound struct {
-	c  *wsConn
-	rc syscall.RawConn // reads and epoll registrations go through it: the descriptor cannot be closed under them
+	c *wsConn // reads and epoll registrations go through c.rc: the descriptor cannot be closed under them
 
 	// Touched by the poller goroutine only (and, before the connection is registered, by the
 	// goroutine that attaches it).

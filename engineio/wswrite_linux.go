@@ -1,0 +1,86 @@
+package engineio
+
+import (
+	"net"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// sysBatch is the state of one writev through the connection's RawConn. net.Buffers would do
+// the same, but the runtime then keeps, per connection, an iovec array as long as the longest
+// batch ever written (2 KiB after a batch of maxBatch frames): here it belongs to the pooled
+// batch instead.
+type sysBatch struct {
+	iovecs []unix.Iovec // backing array, kept
+	iov    []unix.Iovec // what remains to write
+	fn     func(fd uintptr) bool // wb.writev bound once
+	err    error
+}
+
+func newWriteBatch() *writeBatch {
+	wb := &writeBatch{frames: make(net.Buffers, 0, maxBatch)}
+	wb.sys.iovecs = make([]unix.Iovec, 0, maxBatch)
+	wb.sys.fn = wb.writev
+	return wb
+}
+
+// writeBatch writes wb.frames, all of them unless an error comes first. Through the RawConn
+// the descriptor stays open during the write, and writes of other goroutines (pong, close
+// frame) wait for it: frames never interleave.
+func (c *wsConn) writeBatch(wb *writeBatch) error {
+	if c.rc == nil {
+		wb.vec = wb.frames
+		_, err := wb.vec.WriteTo(c.conn)
+		return err
+	}
+	iov := wb.sys.iovecs[:0]
+	for _, f := range wb.frames {
+		var v unix.Iovec
+		v.Base = unsafe.SliceData(f)
+		v.SetLen(len(f))
+		iov = append(iov, v)
+	}
+	wb.sys.iovecs, wb.sys.iov, wb.sys.err = iov, iov, nil
+	err := c.rc.Write(wb.sys.fn)
+	clear(iov) // drop the pointers to the frames
+	if err != nil {
+		return err
+	}
+	return wb.sys.err
+}
+
+// writev runs in RawConn.Write: it writes until everything is written or the socket is full,
+// in which case it returns false and the runtime parks the goroutine until it is writable.
+func (wb *writeBatch) writev(fd uintptr) bool {
+	for len(wb.sys.iov) > 0 {
+		iov := wb.sys.iov
+		n, _, e := unix.Syscall(unix.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+		switch e {
+		case 0:
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		default:
+			wb.sys.err = e
+			return true
+		}
+		wb.consume(int(n))
+	}
+	return true
+}
+
+// consume drops the first n bytes of the frames being written.
+func (wb *writeBatch) consume(n int) {
+	iov := wb.sys.iov
+	for len(iov) > 0 && n >= int(iov[0].Len) {
+		n -= int(iov[0].Len)
+		iov = iov[1:]
+	}
+	if len(iov) > 0 && n > 0 {
+		iov[0].Base = (*byte)(unsafe.Add(unsafe.Pointer(iov[0].Base), n))
+		iov[0].SetLen(int(iov[0].Len) - n)
+	}
+	wb.sys.iov = iov
+}

@@ -1,0 +1,17 @@
+//go:build !linux
+
+package engineio
+
+import "net"
+
+// sysBatch is empty where writes go through net.Buffers.
+type sysBatch struct{}
+
+func newWriteBatch() *writeBatch { return &writeBatch{frames: make(net.Buffers, 0, maxBatch)} }
+
+// writeBatch writes wb.frames with net.Buffers, a vectored write where the system has one.
+func (c *wsConn) writeBatch(wb *writeBatch) error {
+	wb.vec = wb.frames
+	_, err := wb.vec.WriteTo(c.conn)
+	return err
+}
