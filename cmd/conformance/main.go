@@ -8,9 +8,11 @@ import (
 	"errors"
 	"flag"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -21,25 +23,50 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:3000", "listen address")
 	flag.Parse()
 
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("conformance server listening on %s", ln.Addr())
+	if err := run(ctx, ln); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// shutdownTimeout bounds how long the servers wait for their sessions to close on exit.
+const shutdownTimeout = 5 * time.Second
+
+// run serves both suites' servers on ln until ctx ends, then closes the sessions of both (so
+// that clients are told, instead of having their connections cut) and stops the listener.
+func run(ctx context.Context, ln net.Listener) error {
 	mux := http.NewServeMux()
 	eio := newEngineIOEcho()
 	mux.Handle("/engine.io/", eio)
-	mountSocketIO(mux)
+	sio := mountSocketIO(mux)
 
-	hs := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		eio.Shutdown(shutdownCtx)
-		hs.Shutdown(shutdownCtx)
-	}()
-	log.Printf("conformance server listening on %s", *addr)
-	if err := hs.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Fatal(err)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
 	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	// Both at once: each waits for its own sessions, and neither should eat the other's time.
+	var wg sync.WaitGroup
+	var eioErr, sioErr error
+	wg.Go(func() { eioErr = eio.Shutdown(shutdownCtx) })
+	wg.Go(func() { sioErr = sio.Shutdown(shutdownCtx) })
+	wg.Wait()
+	err := errors.Join(eioErr, sioErr, hs.Shutdown(shutdownCtx))
+	if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) {
+		err = errors.Join(err, serveErr)
+	}
+	return err
 }
 
 // newEngineIOEcho returns the Engine.IO suite's server: 300 ms pings, 200 ms pong timeout,

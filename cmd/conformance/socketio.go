@@ -12,8 +12,9 @@ import (
 // 300 ms pings, 200 ms pong timeout, maxPayload 1,000,000, connectTimeout 1 s, CORS for any
 // origin. On "/" a socket gets "auth" with its CONNECT auth payload, "message" is echoed as
 // "message-back" and "message-with-ack" is acknowledged with its own arguments; on "/custom" a
-// socket gets "auth"; every other namespace is refused with "Invalid namespace".
-func mountSocketIO(mux *http.ServeMux) {
+// socket gets "auth"; every other namespace is refused with "Invalid namespace". It returns
+// the server, for shutdown.
+func mountSocketIO(mux *http.ServeMux) *socketio.Server {
 	srv := socketio.NewServer(socketio.Config{
 		Engine: engineio.Config{
 			PingInterval: 300 * time.Millisecond,
@@ -38,4 +39,5 @@ func mountSocketIO(mux *http.ServeMux) {
 		s.Emit("auth", s.Handshake().Auth)
 	})
 	mux.Handle("/socket.io/", srv)
+	return srv
 }
