@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -79,7 +80,9 @@ func newBenchServer() *Server {
 
 // BenchmarkBroadcast sends one shared Message to every session, as a room broadcast does, and
 // stops the clock when every session's writer has written it. ns/recipient is the cost of one
-// delivery; allocs/op must not grow with the number of recipients.
+// delivery; allocs/op must not grow with the number of recipients. The connections offer no
+// raw access, so this measures the writer goroutine of each session (as with TLS); the writer
+// pool of TCP connections is measured by BenchmarkBroadcastLoopback.
 func BenchmarkBroadcast(b *testing.B) {
 	payload := []byte(`2["order:update",{"id":"64f1c2","status":"preparing","eta":1200}]`)
 	for _, n := range []int{1_000, 10_000} {
@@ -345,7 +348,8 @@ func skipFrame(br *bufio.Reader) error {
 // to every client and ends when every client has them all: with M > 1 a connection may have
 // several frames pending, which the writer can coalesce. The clients share the machine's CPUs
 // with the server, so the rates are a floor, not a ceiling; cpu-ns/recipient is this process's
-// CPU time (the server side only) per delivered message.
+// CPU time (the server side only) per delivered message, and peak-stack-bytes the goroutine
+// stacks in use once a burst is queued (writer goroutines included).
 func BenchmarkBroadcastLoopback(b *testing.B) {
 	const n = 1000
 	for _, burst := range []int{1, 8} {
@@ -390,6 +394,8 @@ func benchmarkBroadcastLoopback(b *testing.B, cfg Config, n, burst int) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu := processCPU()
+	stacks := []metrics.Sample{{Name: "/memory/classes/heap/stacks:bytes"}}
+	var peakStacks uint64
 	for i := 0; i < b.N; i++ {
 		for range burst {
 			m := NewTextMessage(payload)
@@ -397,6 +403,9 @@ func benchmarkBroadcastLoopback(b *testing.B, cfg Config, n, burst int) {
 				s.Send(m)
 			}
 		}
+		// Writers have been started for every session: goroutine stacks are near their peak.
+		metrics.Read(stacks)
+		peakStacks = max(peakStacks, stacks[0].Value.Uint64())
 		for range burst { // a line each time every client has one more message
 			if _, err := lines.ReadString('\n'); err != nil {
 				b.Fatal(err)
@@ -408,4 +417,5 @@ func benchmarkBroadcastLoopback(b *testing.B, cfg Config, n, burst int) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/deliveries, "ns/recipient")
 	b.ReportMetric(deliveries/b.Elapsed().Seconds(), "deliveries/s")
 	b.ReportMetric(float64(processCPU()-cpu)/deliveries, "cpu-ns/recipient")
+	b.ReportMetric(float64(peakStacks), "peak-stack-bytes")
 }

@@ -21,6 +21,7 @@ type Server struct {
 	count    atomic.Int64
 
 	pollers pollerGroup // ReadPoller: the pollers of the websocket connections
+	writers writerPool  // the writers of the websocket connections with raw access
 
 	shuttingDown atomic.Bool
 	drainOnce    sync.Once

@@ -24,7 +24,7 @@ type Session struct {
 	id      string
 	hs      *HandshakeInfo
 	handler SessionHandler
-	flushFn func() // s.flushWebSocket bound once, so that starting a writer allocates nothing
+	flushFn func() // s.flushWebSocket bound once, so that starting a writer goroutine allocates nothing
 
 	mu          sync.Mutex
 	state       sessionState
@@ -34,7 +34,7 @@ type Session struct {
 	queue       []*Message // written in order by the current transport
 	queued      int        // bytes in queue, as Message.size counts them
 	ws          *wsConn    // the websocket transport, once it is the current one
-	writing     bool       // a websocket writer goroutine is running
+	writing     bool       // the session is with a writer: queued in the pool, or written (see wswrite.go)
 	writeRounds uint32     // vectored writes started, to tell a stuck writer (see onTimer)
 	pingRounds  uint32     // writeRounds when the last ping was queued
 
@@ -117,12 +117,17 @@ func (s *Session) enqueueLocked(m *Message) {
 	s.kickLocked()
 }
 
-// kickLocked gets the queue moving: it starts a websocket writer, or wakes a pending GET.
+// kickLocked gets the queue moving: it hands the session to a websocket writer, or wakes a
+// pending GET.
 func (s *Session) kickLocked() {
 	if s.websocket {
 		if !s.writing && s.ws != nil {
 			s.writing = true
-			go s.flushFn()
+			if rawWrites && s.ws.rc != nil {
+				s.srv.writers.push(s)
+			} else {
+				go s.flushFn()
+			}
 		}
 		return
 	}

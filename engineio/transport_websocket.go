@@ -32,7 +32,11 @@ type wsConn struct {
 	conn      net.Conn
 	rc        syscall.RawConn // nil when conn offers no raw access to its socket
 	closeOnce sync.Once
-	sess      *Session
+	// wmu is held while a batch is partly written: a pool worker that found the socket full
+	// hands it, locked, to the goroutine that writes the rest. Writes outside the writer
+	// (pong, close frame) take it, so that they never land inside a frame.
+	wmu  sync.Mutex
+	sess *Session
 	// probing is true while the connection is a polling session's upgrade candidate. Only the
 	// goroutine that handles the connection's frames touches it once reading has started.
 	probing bool
@@ -94,16 +98,24 @@ func (c *wsConn) close(code ws.StatusCode) {
 			c.in.detach()
 		}
 		go func() {
+			// The deadline also ends a writer stuck on a client that does not read, which
+			// may hold wmu; set again once wmu is ours, since a pong written meanwhile
+			// clears it.
+			c.conn.SetWriteDeadline(time.Now().Add(time.Second))
+			c.wmu.Lock()
 			c.conn.SetWriteDeadline(time.Now().Add(time.Second))
 			c.conn.Write(controlFrame(ws.OpClose, ws.NewCloseFrameBody(code, "")))
+			c.wmu.Unlock()
 			c.conn.Close()
 		}()
 	})
 }
 
-// writeFrame writes one frame from the read loop (pong, probe answer). Whole frames written
-// by one Write never interleave with the writer's frames: net.Conn writes are atomic.
+// writeFrame writes one frame from the read side (pong, probe answer). It never lands inside
+// the writer's frames: net.Conn writes are atomic, and wmu covers a batch left half written.
 func (c *wsConn) writeFrame(f []byte, timeout time.Duration) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	c.conn.SetWriteDeadline(time.Now().Add(timeout))
 	_, err := c.conn.Write(f)
 	c.conn.SetWriteDeadline(time.Time{}) // the writer's writes have no deadline (see onTimer)

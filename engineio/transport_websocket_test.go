@@ -3,6 +3,7 @@ package engineio
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -412,5 +413,43 @@ func TestWebSocketStuckWriter(t *testing.T) {
 	ev := r.waitClose(t)
 	if ev.reason != ReasonTransportError || !errors.Is(ev.err, errWriteStuck) {
 		t.Errorf("close %+v", ev)
+	}
+}
+
+// A client that reads slowly, and pings meanwhile, gets every frame intact and in order: a
+// batch that the socket takes only in part is finished before anything else (pong included)
+// is written.
+func TestWebSocketSlowReaderGetsEverything(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	ts := newTestServer(t, Config{WriteQueueBytes: 64 << 20}, false)
+	c, r := openWS(t, ts)
+	const n, size = 200, 100 << 10 // 20 MB: more than the loopback socket buffers
+	for i := range n {
+		p := bytes.Repeat([]byte{byte('a' + i%26)}, size)
+		copy(p, fmt.Appendf(nil, "%06d", i))
+		if err := r.s.Send(NewTextMessage(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // let the socket fill up: the writer must wait
+	pings := 0
+	for i := 0; i < n; {
+		if i%20 == 0 && pings < n/20 {
+			c.writeFrame(ws.OpPing, true, []byte("p"))
+			pings++
+		}
+		h, p, err := c.frame()
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if h.OpCode == ws.OpPong {
+			continue
+		}
+		want := bytes.Repeat([]byte{byte('a' + i%26)}, size)
+		copy(want, fmt.Appendf(nil, "%06d", i))
+		if h.OpCode != ws.OpText || !bytes.Equal(p, append([]byte("4"), want...)) {
+			t.Fatalf("frame %d: %v, %d bytes %.12q", i, h.OpCode, len(p), p)
+		}
+		i++
 	}
 }

@@ -12,11 +12,16 @@ import (
 // batch ever written (2 KiB after a batch of maxBatch frames): here it belongs to the pooled
 // batch instead.
 type sysBatch struct {
-	iovecs []unix.Iovec // backing array, kept
-	iov    []unix.Iovec // what remains to write
-	fn     func(fd uintptr) bool // wb.writev bound once
-	err    error
+	iovecs  []unix.Iovec          // backing array, kept
+	iov     []unix.Iovec          // what remains to write
+	fn      func(fd uintptr) bool // wb.writev bound once
+	err     error
+	nowait  bool // a full socket ends the write rather than waiting
+	blocked bool // the last write ended on a full socket
 }
+
+// rawWrites tells that the writer pool can write without waiting (tryWriteBatch).
+const rawWrites = true
 
 func newWriteBatch() *writeBatch {
 	wb := &writeBatch{frames: make(net.Buffers, 0, maxBatch)}
@@ -34,6 +39,29 @@ func (c *wsConn) writeBatch(wb *writeBatch) error {
 		_, err := wb.vec.WriteTo(c.conn)
 		return err
 	}
+	wb.prepare()
+	return c.writeRest(wb)
+}
+
+// tryWriteBatch writes wb.frames as far as the socket takes them without waiting. done is
+// false when the socket filled up: writeRest writes the rest.
+func (c *wsConn) tryWriteBatch(wb *writeBatch) (done bool, err error) {
+	wb.prepare()
+	wb.sys.nowait = true
+	err = c.rc.Write(wb.sys.fn)
+	wb.sys.nowait = false
+	if err == nil && wb.sys.blocked {
+		return false, nil
+	}
+	return true, wb.finish(err)
+}
+
+// writeRest writes what remains of the batch, waiting for the socket as needed.
+func (c *wsConn) writeRest(wb *writeBatch) error {
+	return wb.finish(c.rc.Write(wb.sys.fn))
+}
+
+func (wb *writeBatch) prepare() {
 	iov := wb.sys.iovecs[:0]
 	for _, f := range wb.frames {
 		var v unix.Iovec
@@ -41,9 +69,11 @@ func (c *wsConn) writeBatch(wb *writeBatch) error {
 		v.SetLen(len(f))
 		iov = append(iov, v)
 	}
-	wb.sys.iovecs, wb.sys.iov, wb.sys.err = iov, iov, nil
-	err := c.rc.Write(wb.sys.fn)
-	clear(iov) // drop the pointers to the frames
+	wb.sys.iovecs, wb.sys.iov, wb.sys.err, wb.sys.blocked = iov, iov, nil, false
+}
+
+func (wb *writeBatch) finish(err error) error {
+	clear(wb.sys.iovecs) // drop the pointers to the frames
 	if err != nil {
 		return err
 	}
@@ -61,7 +91,8 @@ func (wb *writeBatch) writev(fd uintptr) bool {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
-			return false
+			wb.sys.blocked = true
+			return wb.sys.nowait
 		default:
 			wb.sys.err = e
 			return true
