@@ -98,7 +98,8 @@ func New(cfg *config.Config, log *slog.Logger, opts Options) (*Service, error) {
 			CORS:         corsFor(cfg),
 			AllowRequest: s.allowRequest,
 		},
-		Adapter: s.instrument(factory),
+		Adapter:     s.instrument(factory),
+		OnBroadcast: s.delivered,
 	})
 	for _, name := range s.namespaces {
 		s.setupNamespace(s.io.Of(name))

@@ -368,9 +368,16 @@ func (e *encoded) messages() []*engineio.Message {
 func (a *MemoryAdapter) Broadcast(p *parser.Packet, opts *BroadcastOptions) error {
 	enc := encoded{p: p}
 	volatile := opts.Flags.Volatile
+	var d Delivery
 	a.apply(opts, func(s *Socket) {
-		s.deliver(enc.messages(), volatile)
+		switch s.deliver(enc.messages(), volatile) {
+		case deliverQueued:
+			d.Queued++
+		case deliverSkipped:
+			d.VolatileSkipped++
+		}
 	})
+	a.report(d)
 	return nil
 }
 
@@ -385,23 +392,35 @@ func (a *MemoryAdapter) BroadcastWithAck(ctx context.Context, p *parser.Packet, 
 		}
 	}
 	volatile := opts.Flags.Volatile
-	n := 0
+	var d Delivery
 	a.apply(opts, func(s *Socket) {
 		if volatile && !s.conn.sess.Writable() {
+			d.VolatileSkipped++
 			return
 		}
 		// Registered before sending, so that no answer can come first.
 		if !s.addAck(q.ID, ctx, fn) {
 			return
 		}
-		if s.deliver(enc.messages(), false) {
-			n++
+		if s.deliver(enc.messages(), false) == deliverQueued {
+			d.Queued++
 		} else {
 			s.removeAck(q.ID)
 		}
 	})
-	onClientCount(n)
+	a.report(d)
+	onClientCount(d.Queued)
 	return nil
+}
+
+// report hands the outcome of a local delivery to Config.OnBroadcast, when the namespace is a
+// Server's (an adapter built on a LocalNamespace of its own has no Config to report to).
+func (a *MemoryAdapter) report(d Delivery) {
+	if l, ok := a.ns.(localNamespace); ok {
+		if fn := l.ns.srv.cfg.OnBroadcast; fn != nil {
+			fn(l.ns.name, d)
+		}
+	}
 }
 
 // FetchSockets implements Adapter: the local targets.

@@ -24,6 +24,21 @@ type Config struct {
 	// OfRegexp) when its last socket leaves, closing its adapter. Default false: children
 	// stay, as in Node.js.
 	CleanupEmptyChildNamespaces bool
+	// OnBroadcast, when set, is told what became of each broadcast on this server: called
+	// once per namespace a broadcast (or a broadcast with acknowledgements) is delivered to
+	// locally, whether it was emitted here or came from another server through the adapter,
+	// on the goroutine that delivered it, before Emit returns for local emits. It must be
+	// quick and must not block: a metrics counter, not I/O.
+	OnBroadcast func(namespace string, d Delivery)
+}
+
+// Delivery is what a broadcast did on this server, for Config.OnBroadcast.
+type Delivery struct {
+	// Queued is the number of local sockets whose write queue took the packet.
+	Queued int
+	// VolatileSkipped is the number of local sockets a volatile packet was dropped for,
+	// because their transport could not take it at once.
+	VolatileSkipped int
 }
 
 // DefaultConnectTimeout is the ConnectTimeout of a zero Config, socket.io's default.

@@ -280,16 +280,26 @@ func (s *Socket) serverDisconnect() {
 	s.conn.submit(task{s: s, reason: ReasonServerNamespaceDisconnect})
 }
 
-// deliver hands encoded messages to the connection, for broadcasts. It reports whether they
-// were queued.
-func (s *Socket) deliver(msgs []*engineio.Message, volatile bool) bool {
+// Outcomes of Socket.deliver.
+const (
+	deliverQueued  = iota // the write queue took the messages
+	deliverSkipped        // volatile, and the transport could not take them at once
+	deliverFailed         // the socket is leaving or its session refused them
+)
+
+// deliver hands encoded messages to the connection, for broadcasts, and says what became of
+// them.
+func (s *Socket) deliver(msgs []*engineio.Message, volatile bool) int {
 	if s.state.Load() != stateConnected {
-		return false
+		return deliverFailed
 	}
 	if volatile && !s.conn.sess.Writable() {
-		return false
+		return deliverSkipped
 	}
-	return s.conn.sess.Send(msgs...) == nil
+	if s.conn.sess.Send(msgs...) != nil {
+		return deliverFailed
+	}
+	return deliverQueued
 }
 
 // onPacket handles a packet of the client for this socket's namespace. It runs on the

@@ -195,6 +195,9 @@ return { health };`, &out)
 		`realtime_disconnects_total{namespace="/",reason="client namespace disconnect"} 1`,
 		`realtime_events_received_total{namespace="/"} 2`,
 		`realtime_events_sent_total{namespace="/"} 3`,
+		"realtime_broadcast_recipients_count 3\n", // every API emit reached the one socket
+		"realtime_broadcast_recipients_sum 3\n",
+		`realtime_write_queue_drops_total{kind="volatile"} 0`,
 		`realtime_api_requests_total{code="200",route="/api/v1/internal/emit"} 1`,
 		`realtime_api_requests_total{code="200",route="/api/v1/internal/emit/batch"} 1`,
 		`realtime_api_requests_total{code="400",route="/api/v1/internal/emit"} 1`,

@@ -9,7 +9,7 @@
 //	realtime_disconnects_total{namespace,reason}     counter: by Socket.IO disconnect reason
 //	realtime_events_received_total{namespace}        counter: events received from clients
 //	realtime_events_sent_total{namespace}            counter: events emitted (one per emit, not per recipient)
-//	realtime_broadcast_recipients                    histogram: sockets reached by one emit on this node
+//	realtime_broadcast_recipients                    histogram: sockets of this node one broadcast reached
 //	realtime_api_requests_total{route,code}          counter: internal API requests
 //	realtime_api_request_duration_seconds{route}     histogram: their duration
 //	realtime_api_emits_total{route}                  counter: emits performed through the API (a batch counts each entry)
@@ -251,6 +251,18 @@ func (m *Metrics) adapterStats() AdapterStats {
 		return (*fn)()
 	}
 	return AdapterStats{Ready: true}
+}
+
+// Delivered records one broadcast delivered on this node (emitted here or by another node):
+// the sockets whose write queue took it, and those a volatile packet was skipped for.
+func (m *Metrics) Delivered(recipients, volatileSkipped int) {
+	if m == nil {
+		return
+	}
+	m.fanout.Observe(float64(recipients))
+	if volatileSkipped > 0 {
+		m.drops.WithLabelValues(DropVolatile).Add(float64(volatileSkipped))
+	}
 }
 
 // WriteQueueDrop records a drop of kind DropVolatile or DropSessionClosed.

@@ -36,6 +36,8 @@ func TestExposition(t *testing.T) {
 	m.APIRequest("/api/v1/internal/emit", 200, 3*time.Millisecond)
 	m.APIEmits("/api/v1/internal/emit/batch", 5)
 	m.WriteQueueDrop(DropVolatile)
+	m.Delivered(4, 2)
+	m.Delivered(0, 0)
 	m.SetDraining(true)
 	if out := scrape(t, m); !strings.Contains(out, "realtime_adapter_ready 1") || !strings.Contains(out, "realtime_adapter_published_total 0") {
 		t.Fatal("without an adapter, the adapter metrics must read ready and zero")
@@ -53,8 +55,8 @@ func TestExposition(t *testing.T) {
 		`realtime_connect_errors_total{namespace="/",reason="invalid_token"} 1`,
 		`realtime_events_received_total{namespace="/"} 1`,
 		`realtime_events_sent_total{namespace="/"} 2`,
-		`realtime_broadcast_recipients_count 1`,
-		`realtime_broadcast_recipients_sum 3`,
+		`realtime_broadcast_recipients_count 3`,
+		`realtime_broadcast_recipients_sum 7`,
 		`realtime_api_requests_total{code="200",route="/api/v1/internal/emit"} 1`,
 		`realtime_api_request_duration_seconds_count{route="/api/v1/internal/emit"} 1`,
 		`realtime_api_emits_total{route="/api/v1/internal/emit/batch"} 5`,
@@ -62,7 +64,7 @@ func TestExposition(t *testing.T) {
 		`realtime_adapter_received_total 2`,
 		`realtime_adapter_publish_dropped_total 3`,
 		`realtime_adapter_ready 0`,
-		`realtime_write_queue_drops_total{kind="volatile"} 1`,
+		`realtime_write_queue_drops_total{kind="volatile"} 3`,
 		`realtime_write_queue_drops_total{kind="write_queue_full"} 0`,
 		`realtime_draining 1`,
 		`go_goroutines `,
@@ -83,6 +85,7 @@ func TestNilRecordsNothing(t *testing.T) {
 	m.APIRequest("r", 200, 0)
 	m.APIEmits("r", 1)
 	m.ObserveAdapter(nil)
+	m.Delivered(1, 1)
 	m.WriteQueueDrop(DropVolatile)
 	m.SetDraining(false)
 }
