@@ -20,6 +20,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tomato-code/realtime/engineio/packet"
 )
 
 // sink counts the frames written by many discardConns and signals when a target is reached,
@@ -348,8 +350,9 @@ func skipFrame(br *bufio.Reader) error {
 // to every client and ends when every client has them all: with M > 1 a connection may have
 // several frames pending, which the writer can coalesce. The clients share the machine's CPUs
 // with the server, so the rates are a floor, not a ceiling; cpu-ns/recipient is this process's
-// CPU time (the server side only) per delivered message, and peak-stack-bytes the goroutine
-// stacks in use once a burst is queued (writer goroutines included).
+// CPU time (the server side only) per delivered message, frames/write how many frames a write
+// system call carried on average, and peak-stack-bytes the goroutine stacks in use once a
+// burst is queued (writer goroutines included).
 func BenchmarkBroadcastLoopback(b *testing.B) {
 	const n = 1000
 	for _, burst := range []int{1, 8} {
@@ -393,7 +396,7 @@ func benchmarkBroadcastLoopback(b *testing.B, cfg Config, n, burst int) {
 	payload := []byte(`2["order:update",{"id":"64f1c2","status":"preparing","eta":1200}]`)
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu, writes := processCPU(), writeSyscalls()
 	stacks := []metrics.Sample{{Name: "/memory/classes/heap/stacks:bytes"}}
 	var peakStacks uint64
 	for i := 0; i < b.N; i++ {
@@ -418,4 +421,74 @@ func benchmarkBroadcastLoopback(b *testing.B, cfg Config, n, burst int) {
 	b.ReportMetric(deliveries/b.Elapsed().Seconds(), "deliveries/s")
 	b.ReportMetric(float64(processCPU()-cpu)/deliveries, "cpu-ns/recipient")
 	b.ReportMetric(float64(peakStacks), "peak-stack-bytes")
+	if w := writeSyscalls() - writes; w > 0 {
+		b.ReportMetric(deliveries/float64(w), "frames/write")
+	}
+}
+
+// writeSyscalls returns how many write system calls (write, writev...) the process has made,
+// from /proc/self/io, or 0 where it is missing.
+func writeSyscalls() int64 {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "syscw:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// pongConn is a discardConn whose client answers every ping at once.
+type pongConn struct {
+	discardConn
+	s     *Session
+	pings *atomic.Int64
+}
+
+func (c *pongConn) Write(p []byte) (int, error) {
+	if len(p) == 3 && p[2] == '2' { // a ping frame: header and "2"
+		c.pings.Add(1)
+		c.s.receive(packet.Packet{Type: packet.Pong})
+	}
+	return len(p), nil
+}
+
+// BenchmarkHeartbeat measures what the heartbeats of idle sessions cost: n sessions ping
+// every 50 ms and their clients answer at once; an iteration is one ping interval. cpu-ns/ping
+// is the process's CPU time per ping sent and answered (timer, ping queued and written, pong
+// handled).
+func BenchmarkHeartbeat(b *testing.B) {
+	const n = 10_000
+	const interval = 50 * time.Millisecond
+	srv := NewServer(Config{PingInterval: interval, PingTimeout: time.Minute, OnOpen: func(*Session) SessionHandler { return nil }})
+	req := httptest.NewRequest("GET", "/engine.io/?EIO=4&transport=websocket", nil)
+	q := url.Values{"EIO": {"4"}, "transport": {"websocket"}}
+	var pings atomic.Int64
+	sessions := make([]*Session, n)
+	for i := range sessions {
+		c := &pongConn{discardConn: discardConn{closed: make(chan struct{})}, pings: &pings}
+		s := srv.newSession(req, q, TransportWebSocket, &wsConn{conn: c})
+		c.s = s
+		sessions[i] = s
+	}
+	defer func() {
+		for _, s := range sessions {
+			s.terminate(ReasonServerShutdown, nil, msgClose, false)
+		}
+	}()
+	time.Sleep(2 * interval) // the first pings go out
+	b.ResetTimer()
+	cpu, p0 := processCPU(), pings.Load()
+	for b.Loop() {
+		time.Sleep(interval)
+	}
+	b.StopTimer()
+	if p := pings.Load() - p0; p > 0 {
+		b.ReportMetric(float64(processCPU()-cpu)/float64(p), "cpu-ns/ping")
+		b.ReportMetric(float64(p)/float64(b.N*n), "pings/session/interval")
+	}
 }

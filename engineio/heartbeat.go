@@ -10,9 +10,10 @@ var (
 	errWriteStuck = errors.New("engineio: no write progress for a whole ping interval")
 )
 
-// The heartbeat uses one timer per session for three deadlines: the next ping (PingInterval
-// after the previous pong), the pong (PingTimeout after the ping) and the end of a graceful
-// close. The session's fields say which one is armed.
+// The heartbeat uses one deadline per session, kept by the server's wheel (heartbeat_wheel.go),
+// for three purposes: the next ping (PingInterval after the previous pong), the pong
+// (PingTimeout after the ping) and the end of a graceful close. The session's fields say which
+// one is armed.
 
 func (s *Session) startHeartbeat() {
 	s.mu.Lock()
@@ -24,22 +25,24 @@ func (s *Session) startHeartbeat() {
 	if s.state == stateClosing {
 		d = s.srv.cfg.PingTimeout
 	}
-	s.due = time.Now().Add(d)
-	s.timer = time.AfterFunc(d, s.onTimer)
+	s.hbStarted = true
+	s.resetTimerLocked(d)
 }
 
-// resetTimerLocked re-arms the timer. A firing already under way for an earlier deadline sees
-// that due moved and does nothing.
+// resetTimerLocked moves the deadline to d from now. A firing already under way for an
+// earlier deadline sees that due moved and does nothing.
 func (s *Session) resetTimerLocked(d time.Duration) {
-	s.due = time.Now().Add(d)
-	if s.timer != nil {
-		s.timer.Reset(d)
+	s.due = nanotime() + int64(d)
+	if s.hbStarted && s.state != stateClosed {
+		s.srv.wheel.arm(s, s.due)
 	}
 }
 
+// onTimer runs on the wheel's goroutine: it must not wait, and the session ends with its
+// OnClose on a goroutine of its own.
 func (s *Session) onTimer() {
 	s.mu.Lock()
-	if s.state == stateClosed || time.Now().Before(s.due) {
+	if s.state == stateClosed || nanotime() < s.due {
 		s.mu.Unlock()
 		return
 	}
@@ -47,15 +50,15 @@ func (s *Session) onTimer() {
 	case s.state == stateClosing:
 		reason := s.closeReason
 		s.mu.Unlock()
-		s.terminate(reason, nil, msgClose, false)
+		s.terminate(reason, nil, msgClose, true)
 	case s.awaitingPong:
 		s.mu.Unlock()
-		s.terminate(ReasonPingTimeout, nil, msgClose, false)
+		s.terminate(ReasonPingTimeout, nil, msgClose, true)
 	case s.writing && s.writeRounds == s.pingRounds:
 		// The same write has been blocked for a whole ping interval: the client does not
 		// read (it may still send pongs, which would otherwise keep it alive).
 		s.mu.Unlock()
-		s.terminate(ReasonTransportError, errWriteStuck, msgClose, false)
+		s.terminate(ReasonTransportError, errWriteStuck, msgClose, true)
 	default:
 		// Ping even when messages flow: engine.io-client only re-arms its own timeout on pings.
 		s.pingRounds = s.writeRounds
@@ -64,7 +67,7 @@ func (s *Session) onTimer() {
 		// The pong is due PingTimeout after the ping was due, not after this late firing:
 		// the deadline stays where the client expects it on a loaded machine. A very late
 		// firing still leaves the client half the timeout.
-		d := time.Until(s.due.Add(s.srv.cfg.PingTimeout))
+		d := time.Duration(s.due + int64(s.srv.cfg.PingTimeout) - nanotime())
 		s.resetTimerLocked(max(d, s.srv.cfg.PingTimeout/2))
 		s.enqueueLocked(msgPing)
 		s.mu.Unlock()
@@ -76,7 +79,7 @@ func (s *Session) onTimer() {
 // machine: the session is gone for it all the same.
 func (s *Session) pongOverdue() bool {
 	s.mu.Lock()
-	overdue := s.state == stateOpen && s.awaitingPong && time.Now().After(s.due)
+	overdue := s.state == stateOpen && s.awaitingPong && nanotime() > s.due
 	s.mu.Unlock()
 	if overdue {
 		s.terminate(ReasonPingTimeout, nil, msgClose, false)

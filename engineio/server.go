@@ -22,6 +22,7 @@ type Server struct {
 
 	pollers pollerGroup // ReadPoller: the pollers of the websocket connections
 	writers writerPool  // the writers of the websocket connections with raw access
+	wheel   *wheel      // the sessions' heartbeat deadlines
 
 	shuttingDown atomic.Bool
 	drainOnce    sync.Once
@@ -34,7 +35,7 @@ func NewServer(cfg Config) *Server {
 		panic("engineio: Config.OnOpen is required")
 	}
 	cfg = cfg.withDefaults()
-	return &Server{cfg: cfg, cors: newCORSPolicy(cfg.CORS), drained: make(chan struct{})}
+	return &Server{cfg: cfg, cors: newCORSPolicy(cfg.CORS), drained: make(chan struct{}), wheel: newWheel(&cfg)}
 }
 
 // ServeHTTP answers the Engine.IO requests: handshakes, polling GETs and POSTs, and websocket
@@ -206,6 +207,7 @@ func (srv *Server) SessionCount() int { return int(srv.count.Load()) }
 // packet is the first thing queued, so it is the first thing the client receives.
 func (srv *Server) newSession(r *http.Request, q url.Values, transport string, ws *wsConn) *Session {
 	s := &Session{
+		hb:        wheelEntry{slot: -1},
 		srv:       srv,
 		id:        newSID(),
 		hs:        newHandshakeInfo(r, q),

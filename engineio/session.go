@@ -51,8 +51,9 @@ type Session struct {
 	upgradeTimer *time.Timer
 
 	// Heartbeat (see heartbeat.go).
-	timer        *time.Timer
-	due          time.Time // when the timer is meant to fire; earlier firings are stale
+	due          int64      // the deadline, on nanotime's clock; earlier firings are stale
+	hb           wheelEntry // guarded by the wheel's lock, not mu
+	hbStarted    bool       // the deadline is kept by the wheel (after OnOpen)
 	awaitingPong bool
 	refreshed    bool // the pong deadline was extended once already
 
@@ -203,9 +204,7 @@ func (s *Session) terminate(reason string, err error, end *Message, async bool) 
 	// race) gets that GET answered with the noop instead of a 400: the sid lingers briefly.
 	s.lingering = end == msgNoop && !s.websocket && !s.getActive
 	lingering := s.lingering
-	if s.timer != nil {
-		s.timer.Stop()
-	}
+	s.srv.wheel.disarm(s)
 	if s.upgradeTimer != nil {
 		s.upgradeTimer.Stop()
 	}

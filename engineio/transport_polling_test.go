@@ -351,7 +351,7 @@ func TestPollingPongDeadlineOnRequest(t *testing.T) {
 	r := ts.nextSession(t)
 	r.s.mu.Lock()
 	r.s.awaitingPong = true
-	r.s.due = time.Now().Add(-time.Millisecond) // the timer itself is still an hour away
+	r.s.due = nanotime() - int64(time.Millisecond) // the wheel's deadline is still a minute away
 	r.s.mu.Unlock()
 	if status, body := ts.push(t, sid, "3"); status != 400 || body != `{"code":1,"message":"Session ID unknown"}` {
 		t.Errorf("late pong: %d %s", status, body)
