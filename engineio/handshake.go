@@ -18,7 +18,7 @@ type HandshakeInfo struct {
 	Time time.Time
 	// Secure is true when the request came over TLS.
 	Secure bool
-	// URL is the request URI (path and query).
+	// URL is the request URI (path and query) as the request line has it.
 	URL string
 	// Host is the Host header of the request.
 	Host string
@@ -31,7 +31,16 @@ func newHandshakeInfo(r *http.Request, q url.Values) *HandshakeInfo {
 		RemoteAddr: r.RemoteAddr,
 		Time:       time.Now(),
 		Secure:     r.TLS != nil,
-		URL:        r.URL.RequestURI(),
+		URL:        requestURI(r),
 		Host:       r.Host,
 	}
+}
+
+// requestURI returns the request target as the client sent it, as Node.js's req.url does. It
+// shares the memory of the request line, which the parsed query already keeps.
+func requestURI(r *http.Request) string {
+	if r.RequestURI != "" {
+		return r.RequestURI
+	}
+	return r.URL.RequestURI() // a request built in process
 }

@@ -26,43 +26,46 @@ type Session struct {
 	handler SessionHandler
 	flushFn func() // s.flushWebSocket bound once, so that starting a writer goroutine allocates nothing
 
+	// mu guards what follows, up to recvMu, and the small fields at the end marked so.
 	mu          sync.Mutex
-	state       sessionState
 	closeReason string
 	closeErr    error
-	websocket   bool       // the current transport is websocket
 	queue       []*Message // written in order by the current transport
 	queued      int        // bytes in queue, as Message.size counts them
 	ws          *wsConn    // the websocket transport, once it is the current one
-	writing     bool       // the session is with a writer: queued in the pool, or written (see wswrite.go)
 	writeRounds uint32     // vectored writes started, to tell a stuck writer (see onTimer)
 	pingRounds  uint32     // writeRounds when the last ping was queued
 
 	// Polling.
-	getActive  bool
-	postActive bool
-	pollWake   chan struct{} // capacity 1: a pending GET has something to look at
-	pollEnd    *Message      // what a GET pending at close time answers: close or noop
-	lingering  bool          // closed by the client: the next GET still gets the noop
+	pollWake chan struct{} // capacity 1: a pending GET has something to look at
+	pollEnd  *Message      // what a GET pending at close time answers: close or noop
 
 	// Upgrade (see upgrade.go).
 	probe        *wsConn // the websocket being upgraded to
-	probed       bool    // the probe was answered: pending GETs are released with noop
 	upgradeTimer *time.Timer
 
 	// Heartbeat (see heartbeat.go).
-	due          int64      // the deadline, on nanotime's clock; earlier firings are stale
-	hb           wheelEntry // guarded by the wheel's lock, not mu
-	hbStarted    bool       // the deadline is kept by the wheel (after OnOpen)
-	awaitingPong bool
-	refreshed    bool // the pong deadline was extended once already
+	due int64      // the deadline, on nanotime's clock; earlier firings are stale
+	hb  wheelEntry // guarded by the wheel's lock, not mu
 
 	// recvMu serialises the handler's callbacks: OnOpen, OnMessage and OnClose. Lock order:
 	// recvMu, then mu (a callback may call Send); mu is never held while taking recvMu, and
 	// never across a callback or a network write.
 	recvMu       sync.Mutex
 	closePending atomic.Bool // OnClose is due
-	closeFired   bool        // guarded by recvMu
+
+	// Small fields, together so that they share their padding (the Session fits 240 bytes).
+	closeFired   bool // guarded by recvMu
+	state        sessionState
+	websocket    bool // the current transport is websocket
+	writing      bool // the session is with a writer: queued in the pool, or written (see wswrite.go)
+	getActive    bool // polling: a GET is pending
+	postActive   bool // polling: a POST is being read
+	lingering    bool // closed by the client: the next GET still gets the noop
+	probed       bool // the probe was answered: pending GETs are released with noop
+	hbStarted    bool // the deadline is kept by the wheel (after OnOpen)
+	awaitingPong bool
+	refreshed    bool // the pong deadline was extended once already
 }
 
 // ID returns the session id (sid), 20 characters of URL-safe base64 drawn from crypto/rand.
