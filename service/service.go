@@ -58,6 +58,8 @@ type Service struct {
 	conns      *conns
 	namespaces []string
 	draining   atomic.Bool
+	// clientScript is CLIENT_SCRIPT's bundle, read at start-up; nil when unset.
+	clientScript *devpage.ClientScript
 }
 
 // New builds the service for cfg, which must have passed cfg.Validate.
@@ -86,6 +88,11 @@ func New(cfg *config.Config, log *slog.Logger, opts Options) (*Service, error) {
 		return nil, err
 	}
 	s.namespaces = append([]string{"/"}, cfg.Namespaces...)
+	if cfg.ClientScript != "" {
+		if s.clientScript, err = devpage.LoadClientScript(cfg.ClientScript); err != nil {
+			return nil, fmt.Errorf("CLIENT_SCRIPT: %w", err)
+		}
+	}
 
 	factory := opts.Adapter
 	if factory == nil {
@@ -162,10 +169,17 @@ func (s *Service) allowRequest(*http.Request) error {
 }
 
 // Handler returns the handler of the main listener: Socket.IO, probes, metrics, the internal
-// API (unless INTERNAL_ADDR moves it) and the test page (dev mode or DEV_PAGE).
+// API (unless INTERNAL_ADDR moves it), the test page (dev mode or DEV_PAGE) and the
+// socket.io-client bundle of CLIENT_SCRIPT.
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", s.io)
+	// The exact path wins over the Socket.IO prefix; the Engine.IO handler never sees it.
+	if s.clientScript != nil {
+		mux.Handle(devpage.ClientScriptPath, s.clientScript)
+	} else {
+		mux.HandleFunc(devpage.ClientScriptPath, devpage.NoClientScript)
+	}
 	s.handleProbes(mux)
 	if s.cfg.InternalAddr == "" {
 		mux.Handle(api.Prefix, s.api)
@@ -202,7 +216,10 @@ const DevUserID = "dev-user"
 
 func (s *Service) devPage() http.Handler {
 	cfg := devpage.Config{Dev: s.cfg.Dev, Namespaces: s.namespaces, APIOnThisOrigin: s.cfg.InternalAddr == "",
-		UserRoom: "user:" + DevUserID}
+		UserRoom: "user:" + DevUserID, ClientURLs: []string{devpage.CDNClientURL}}
+	if s.clientScript != nil {
+		cfg.ClientURLs = []string{devpage.ClientScriptPath, devpage.CDNClientURL}
+	}
 	if s.cfg.Dev {
 		cfg.Key = s.cfg.InternalServiceKey
 		if tok, err := s.DevToken(); err == nil {

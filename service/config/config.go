@@ -91,6 +91,13 @@ type Config struct {
 	// DevPage serves the test page at "/" outside dev mode too (DEV_PAGE). Dev mode always
 	// serves it.
 	DevPage bool
+
+	// ClientScript is the path of a socket.io-client browser bundle, e.g.
+	// node_modules/socket.io-client/dist/socket.io.min.js, that the service reads at start-up
+	// and serves at /socket.io/socket.io.js, where the test page and frontends that follow the
+	// Socket.IO convention look for it (CLIENT_SCRIPT). Empty: that address is a 404 and the test
+	// page loads the client from the official CDN.
+	ClientScript string
 }
 
 // Defaults of the settings that have one.

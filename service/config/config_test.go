@@ -32,7 +32,7 @@ func TestDefaults(t *testing.T) {
 	if c.Port != 3000 || c.Host != "" || c.LogLevel != slog.LevelInfo || c.LogFormat != "text" ||
 		c.APIMaxBody != 1<<20 || c.DrainDuration != 10*time.Second || c.ShutdownTimeout != 15*time.Second ||
 		c.Dev || c.DevPage || c.SingleSession != "" || c.Namespaces != nil || c.FrontendURLs != nil ||
-		c.RedisKey != "socket.io" || c.PingInterval != 25*time.Second || c.PingTimeout != 20*time.Second {
+		c.RedisKey != "socket.io" || c.ClientScript != "" || c.PingInterval != 25*time.Second || c.PingTimeout != 20*time.Second {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -57,6 +57,7 @@ func TestEnvironmentAndFlags(t *testing.T) {
 		"REDIS_KEY":            "prefix",
 		"PING_INTERVAL":        "300",
 		"PING_TIMEOUT":         "2s",
+		"CLIENT_SCRIPT":        "/srv/socket.io.min.js",
 	}
 	c, err := resolve(t, []string{"--port", "5000", "--jwt-secret=from-flag", "--log-level", "warn"}, env)
 	if err != nil {
@@ -68,7 +69,8 @@ func TestEnvironmentAndFlags(t *testing.T) {
 	if c.InternalServiceKey != "key-env" || c.InternalAddr != "127.0.0.1:3001" || c.RedisURL != "redis://127.0.0.1:6379" ||
 		c.SingleSession != "replace" || c.LogFormat != "json" || c.APIMaxBody != 2048 || c.DrainDuration != 3*time.Second ||
 		c.ShutdownTimeout != time.Minute || !c.DevPage || c.Host != "0.0.0.0" || c.RedisKey != "prefix" ||
-		c.PingInterval != 300*time.Millisecond || c.PingTimeout != 2*time.Second {
+		c.PingInterval != 300*time.Millisecond || c.PingTimeout != 2*time.Second ||
+		c.ClientScript != "/srv/socket.io.min.js" {
 		t.Errorf("environment not applied: %+v", c)
 	}
 	if strings.Join(c.FrontendURLs, "|") != "https://a.example|https://b.example" {

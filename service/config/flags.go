@@ -144,6 +144,10 @@ var settings = []setting{
 		c.DevPage = b
 		return nil
 	}},
+	{env: "CLIENT_SCRIPT", help: "socket.io-client browser bundle to serve at /socket.io/socket.io.js, e.g. node_modules/socket.io-client/dist/socket.io.min.js (default none: the test page uses the CDN)", apply: func(c *Config, v string) error {
+		c.ClientScript = v
+		return nil
+	}},
 }
 
 func parseDuration(dst *time.Duration, env, v string) error {

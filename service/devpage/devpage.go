@@ -2,8 +2,9 @@
 // service with the browser build of socket.io-client, shows the connection state and every
 // event received, and sends test emits through the internal API.
 //
-// The page loads socket.io-client from /socket.io/socket.io.js when the server provides it and
-// from the official CDN otherwise; the binary embeds no third-party code.
+// The page loads socket.io-client from ClientScriptPath when the server serves it there (the
+// CLIENT_SCRIPT setting: see ClientScript) and from the official CDN otherwise; the binary
+// embeds no third-party code.
 package devpage
 
 import (
@@ -35,15 +36,16 @@ type Config struct {
 	// APIOnThisOrigin is false when the internal API listens elsewhere (INTERNAL_ADDR): the
 	// page then explains that test emits must be sent from a shell.
 	APIOnThisOrigin bool
-	// ClientURLs are the socket.io-client scripts to try in order. Default
-	// {"/socket.io/socket.io.js", CDNClientURL}.
+	// ClientURLs are the socket.io-client scripts to try in order, until one defines io.
+	// Default {ClientScriptPath, CDNClientURL}; a server that does not serve ClientScriptPath
+	// passes {CDNClientURL}.
 	ClientURLs []string
 }
 
 // Handler serves the page at exactly "/"; anything else is 404.
 func Handler(cfg Config) http.Handler {
 	if len(cfg.ClientURLs) == 0 {
-		cfg.ClientURLs = []string{"/socket.io/socket.io.js", CDNClientURL}
+		cfg.ClientURLs = []string{ClientScriptPath, CDNClientURL}
 	}
 	if len(cfg.Namespaces) == 0 {
 		cfg.Namespaces = []string{"/"}

@@ -46,3 +46,10 @@ func TestProductionPageKeepsSecretsOut(t *testing.T) {
 		t.Fatal("without the API on this origin the page must explain instead of offering the form")
 	}
 }
+
+func TestPageTriesOnlyTheGivenClientURLs(t *testing.T) {
+	_, body := get(t, Config{Dev: true, ClientURLs: []string{CDNClientURL}}, "GET", "/")
+	if strings.Contains(body, ClientScriptPath) || !strings.Contains(body, CDNClientURL) {
+		t.Fatal("a server without CLIENT_SCRIPT must send the page to the CDN only")
+	}
+}
