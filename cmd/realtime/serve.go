@@ -14,6 +14,7 @@ import (
 	"github.com/tomato-code/realtime/service"
 	"github.com/tomato-code/realtime/service/api"
 	"github.com/tomato-code/realtime/service/config"
+	"github.com/tomato-code/realtime/service/devpage"
 )
 
 // serve runs the service until SIGTERM or SIGINT, then drains it and exits 0.
@@ -87,6 +88,16 @@ func printDevBanner(w io.Writer, cfg *config.Config, svc *service.Service, a ser
 	if err != nil {
 		tok = "(no HS256 secret: mint one with your private key)"
 	}
+	client := fmt.Sprintf("  It loads socket.io-client from this process: %s%s (CLIENT_SCRIPT=%s).",
+		base, devpage.ClientScriptPath, cfg.ClientScript)
+	if cfg.ClientScript == "" {
+		client = fmt.Sprintf(`  It loads socket.io-client from the CDN (%s).
+  To serve the client from this process instead (offline, or to pin your own copy):
+    npm install socket.io-client@4     # in your frontend project, or any directory
+    realtime --dev --client-script node_modules/socket.io-client/dist/socket.io.min.js
+  (or CLIENT_SCRIPT=...): it is then served at %s%s.`,
+			devpage.CDNClientURL, base, devpage.ClientScriptPath)
+	}
 	bar := strings.Repeat("!", 78)
 	fmt.Fprintf(w, `
 %s
@@ -95,7 +106,11 @@ func printDevBanner(w io.Writer, cfg *config.Config, svc *service.Service, a ser
 !!  INTERNAL_SERVICE_KEY and run without --dev.
 %s
 
-Test page:       %s/
+Test page: %s/
+  Open it in a browser: it connects as %q, shows the events it receives and sends
+  test emits through the internal API.
+%s
+
 Example token (user %q, valid 24h):
   %s
 
@@ -108,7 +123,7 @@ Emit to that user from a shell:
 
 More tokens: realtime token --dev USER_ID [--restaurant-id ID]
 
-`, bar, bar, base, service.DevUserID, tok, base, tok, apiBase, api.RouteEmit, cfg.InternalServiceKey, service.DevUserID)
+`, bar, bar, base, service.DevUserID, client, service.DevUserID, tok, base, tok, apiBase, api.RouteEmit, cfg.InternalServiceKey, service.DevUserID)
 }
 
 // hostPort turns a listen address into one a browser can reach: the unspecified address
