@@ -167,27 +167,33 @@ func BenchmarkMessageEncoding(b *testing.B) {
 // connection: Go heap, goroutine stacks, and the resident set (VmRSS of /proc/self/status,
 // after returning freed memory to the system, so without the collector's headroom). It
 // measures once whatever b.N is (ns/op means nothing here): one measurement takes a second or
-// two for the default 2,000 connections (ENGINEIO_IDLE_CONNS changes it).
+// two for the default 2,000 connections (ENGINEIO_IDLE_CONNS changes it). There is one
+// sub-benchmark per read mode; run one at a time for the resident set
+// (-bench 'IdleWebSocketMemory/goroutine'), since memory freed by the first stays mapped.
 func BenchmarkIdleWebSocketMemory(b *testing.B) {
 	n := 2000
 	if v, err := strconv.Atoi(os.Getenv("ENGINEIO_IDLE_CONNS")); err == nil && v > 0 {
 		n = v
 	}
-	m := measureIdleMemory(b, n)
-	for b.Loop() { // the loop resets reported metrics: report after it
+	for _, mode := range []ReadMode{ReadPoller, ReadGoroutine} {
+		b.Run(mode.String(), func(b *testing.B) {
+			m := measureIdleMemory(b, mode, n)
+			for b.Loop() { // the loop resets reported metrics: report after it
+			}
+			per := func(v int64) float64 { return float64(v) / float64(n) }
+			b.ReportMetric(per(m.heap+m.stack), "bytes/conn")
+			b.ReportMetric(per(m.heap), "heap-bytes/conn")
+			b.ReportMetric(per(m.stack), "stack-bytes/conn")
+			b.ReportMetric(per(m.rss), "rss-bytes/conn")
+			b.ReportMetric(per(m.goroutines), "goroutines/conn")
+		})
 	}
-	per := func(v int64) float64 { return float64(v) / float64(n) }
-	b.ReportMetric(per(m.heap+m.stack), "bytes/conn")
-	b.ReportMetric(per(m.heap), "heap-bytes/conn")
-	b.ReportMetric(per(m.stack), "stack-bytes/conn")
-	b.ReportMetric(per(m.rss), "rss-bytes/conn")
-	b.ReportMetric(per(m.goroutines), "goroutines/conn")
 }
 
 type memDelta struct{ heap, stack, rss, goroutines int64 }
 
-func measureIdleMemory(tb testing.TB, n int) memDelta {
-	srv := NewServer(Config{PingInterval: time.Hour, OnOpen: func(*Session) SessionHandler { return nil }})
+func measureIdleMemory(tb testing.TB, mode ReadMode, n int) memDelta {
+	srv := NewServer(Config{PingInterval: time.Hour, ReadMode: mode, OnOpen: func(*Session) SessionHandler { return nil }})
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 	defer func() {
