@@ -55,7 +55,6 @@ type Service struct {
 	io         *socketio.Server
 	api        *api.Handler
 	probes     *probes
-	conns      *conns
 	namespaces []string
 	draining   atomic.Bool
 	// clientScript is CLIENT_SCRIPT's bundle, read at start-up; nil when unset.
@@ -76,7 +75,7 @@ func New(cfg *config.Config, log *slog.Logger, opts Options) (*Service, error) {
 	if opts.AdapterState == nil {
 		opts.AdapterState = memoryAdapter{}
 	}
-	s := &Service{cfg: cfg, opts: opts, log: log, metrics: opts.Metrics, conns: newConns()}
+	s := &Service{cfg: cfg, opts: opts, log: log, metrics: opts.Metrics}
 	if s.metrics == nil {
 		s.metrics = metrics.New()
 	}
@@ -252,13 +251,12 @@ func (s *Service) Run(ctx context.Context, ready func(Addrs)) error {
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-		ConnState:         s.conns.connState,
 		ErrorLog:          errorLog,
 	}
 	servers := []*http.Server{mainSrv}
 	addrs := Addrs{Main: mainLn.Addr()}
 	errc := make(chan error, 2)
-	go func() { errc <- mainSrv.Serve(s.conns.listener(mainLn)) }()
+	go func() { errc <- mainSrv.Serve(mainLn) }()
 
 	if s.cfg.InternalAddr != "" {
 		internalLn, err := net.Listen("tcp", s.cfg.InternalAddr)
@@ -307,13 +305,16 @@ func (s *Service) Run(ctx context.Context, ready func(Addrs)) error {
 func (s *Service) drain(servers []*http.Server) error {
 	s.draining.Store(true)
 	s.metrics.SetDraining(true)
-	ws := s.conns.websockets()
-	s.log.Info("draining", "websockets", len(ws), "sessions", s.io.Engine().SessionCount(), "duration", s.cfg.DrainDuration.String())
+	sessions := s.io.Engine().Sessions()
+	s.log.Info("draining", "sessions", len(sessions), "duration", s.cfg.DrainDuration.String())
 	start := time.Now()
 
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.DrainDuration+s.cfg.ShutdownTimeout)
 	defer cancel()
-	pace(ctx, ws, s.cfg.DrainDuration, func(c net.Conn) { _ = c.Close() })
+	// Closing the Engine.IO session, not disconnecting the sockets, is what makes clients
+	// reconnect (to another node): a Socket.IO DISCONNECT would tell them not to. A websocket
+	// closes at once; a polling session gets its close packet on its next GET.
+	pace(ctx, sessions, s.cfg.DrainDuration, func(es *engineio.Session) { es.Close() })
 
 	// A polling session is closed when its client polls next; a client that went away never
 	// does, and its session would otherwise be waited for until its ping timeout.
