@@ -1,7 +1,7 @@
 // Package metrics holds the Prometheus metrics of the Realtime Service, registered on a
 // private registry and served by Handler in the text exposition format.
 //
-// Names and labels (see docs/service.md for the operator's view):
+// Names and labels (see README.md, "Health, readiness, metrics", for the operator's view):
 //
 //	realtime_connections{namespace}                  gauge: sockets connected on this node
 //	realtime_connects_total{namespace}               counter: accepted Socket.IO connections
