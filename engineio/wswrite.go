@@ -129,17 +129,16 @@ func (s *Session) writeRound(wb *writeBatch) bool {
 	c.wmu.Unlock()
 	clear(wb.frames)
 	s.mu.Lock()
-	more := len(s.queue) > 0 && s.state != stateClosed && s.ws == c
-	if !more {
-		c, finish, reason = s.takeLocked(wb) // ends the writing
+	if len(s.queue) > 0 && s.state != stateClosed {
 		s.mu.Unlock()
-		if finish {
-			s.terminate(reason, nil, msgClose, false)
-		}
+		s.srv.writers.push(s) // more came meanwhile: after the others
 		return true
 	}
+	_, finish, reason = s.takeLocked(wb) // nothing to take: ends the writing
 	s.mu.Unlock()
-	s.srv.writers.push(s)
+	if finish {
+		s.terminate(reason, nil, msgClose, false)
+	}
 	return true
 }
 
