@@ -360,7 +360,10 @@ function createService(config) {
   }
 
   async function close() {
-    await new Promise((resolve) => io.close(() => resolve()));
+    const closed = new Promise((resolve) => io.close(() => resolve()));
+    // Keep-alive connections and requests still in flight would hold httpServer.close open.
+    httpServer.closeAllConnections();
+    await closed;
     for (const c of service.redis) await c.quit().catch(() => {});
   }
 
