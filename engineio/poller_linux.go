@@ -64,34 +64,43 @@ func (g *pollerGroup) newInbound(c *wsConn, max int64) *inbound {
 	return &inbound{c: c, parser: frameParser{max: max}}
 }
 
-// attach parses the bytes read with the upgrade request, then registers the connection with a
-// poller. A connection detached before (its session ended meanwhile) is not registered.
-func (g *pollerGroup) attach(in *inbound, pending []byte) {
+// attach registers the connection with a poller, after the bytes read with the upgrade
+// request: they come first. A connection detached before (its session ended meanwhile) is not
+// registered. It returns false, with nothing done, when no poller can be started (no epoll
+// descriptor left): the connection is then read by a goroutine.
+func (g *pollerGroup) attach(in *inbound, pending []byte) bool {
+	p, err := g.acquire()
+	if err != nil {
+		return false
+	}
+	in.mu.Lock()
+	p.insert(in)
+	if in.stopped { // detached already
+		p.release(in)
+		in.mu.Unlock()
+		return true
+	}
+	in.mu.Unlock()
 	if len(pending) > 0 {
+		// The socket is not watched yet: nothing else touches the parser.
 		if err := in.parse(pending); err != nil {
 			in.fail(err)
-			return
+			return true
 		}
 	}
 	in.mu.Lock()
-	if in.stopped {
-		in.mu.Unlock()
-		return
-	}
-	p, err := g.acquire()
-	if err == nil {
-		p.insert(in)
-		if err = p.add(in); err != nil {
-			p.release(in)
+	if !in.stopped {
+		if err = p.add(in); err == nil {
+			in.watched = true
+		} else {
+			in.stopLocked()
 		}
-	}
-	if err == nil {
-		in.watched = true
 	}
 	in.mu.Unlock()
 	if err != nil {
-		in.fail(err)
+		in.push(inItem{err: err})
 	}
+	return true
 }
 
 // acquire counts one more connection and returns the poller it goes to, starting the pollers
@@ -252,7 +261,7 @@ func (p *poller) readCallback(fd uintptr) bool {
 	}
 }
 
-// insert gives in a slot.
+// insert gives in a slot; in.mu is held.
 func (p *poller) insert(in *inbound) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -268,7 +277,7 @@ func (p *poller) insert(in *inbound) {
 	in.pl, in.slot, in.gen = p, i, p.slots[i].gen
 }
 
-// release frees in's slot and counts the connection out of the group.
+// release frees in's slot and counts the connection out of the group; in.mu is held.
 func (p *poller) release(in *inbound) {
 	p.mu.Lock()
 	s := &p.slots[in.slot]

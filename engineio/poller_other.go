@@ -9,7 +9,7 @@ type pollerGroup struct{}
 type poller struct{}
 
 func (g *pollerGroup) newInbound(*wsConn, int64) *inbound { return nil }
-func (g *pollerGroup) attach(*inbound, []byte)            {}
+func (g *pollerGroup) attach(*inbound, []byte) bool       { return false }
 func (p *poller) add(*inbound) error                      { return nil }
 func (p *poller) del(*inbound)                            {}
 func (p *poller) release(*inbound)                        {}

@@ -74,8 +74,10 @@ func (s *Session) startReading(c *wsConn, probing bool) {
 	pending := c.pending
 	c.pending = nil
 	if c.in != nil {
-		s.srv.pollers.attach(c.in, pending)
-		return
+		if s.srv.pollers.attach(c.in, pending) {
+			return
+		}
+		c.in.detach() // no poller: a goroutine reads the connection
 	}
 	c.rd = newFrameReader(c.conn, pending, s.srv.cfg.MaxPayload)
 	go s.readLoop(c)
