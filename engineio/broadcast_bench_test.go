@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/tomato-code/realtime/engineio/packet"
 )
 
@@ -496,5 +497,65 @@ func BenchmarkHeartbeat(b *testing.B) {
 	if p := pings.Load() - p0; p > 0 {
 		b.ReportMetric(float64(processCPU()-cpu)/float64(p), "cpu-ns/ping")
 		b.ReportMetric(float64(p)/float64(b.N*n), "pings/session/interval")
+	}
+}
+
+// countHandler counts the messages of all sessions and signals each time target is reached.
+type countHandler struct {
+	n      *atomic.Int64
+	target *atomic.Int64
+	done   chan struct{}
+}
+
+func (h countHandler) OnMessage([]byte, bool) {
+	if h.n.Add(1) == h.target.Load() {
+		h.done <- struct{}{}
+	}
+}
+func (countHandler) OnClose(string, error) {}
+
+// BenchmarkReceiveLoopback measures the read path: 200 websocket clients over loopback each
+// send a burst of 20 small messages per iteration, and the iteration ends when the handlers
+// have them all. cpu-ns/message is the process's CPU time per message, the clients' writes
+// included (the same for both read modes).
+func BenchmarkReceiveLoopback(b *testing.B) {
+	const conns, burst = 200, 20
+	for _, mode := range []ReadMode{ReadPoller, ReadGoroutine} {
+		b.Run(mode.String(), func(b *testing.B) {
+			var n, target atomic.Int64
+			h := countHandler{&n, &target, make(chan struct{}, 1)}
+			srv := NewServer(Config{PingInterval: time.Hour, ReadMode: mode, OnOpen: func(*Session) SessionHandler { return h }})
+			hs := httptest.NewServer(srv)
+			defer hs.Close()
+			defer srv.Shutdown(b.Context())
+			ts := &testServer{Server: srv, http: hs, url: hs.URL + "/"}
+			clients := make([]*wsClient, conns)
+			for i := range clients {
+				c, err := tryDialWS(ts, "EIO=4&transport=websocket")
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer c.conn.Close()
+				clients[i] = c
+			}
+			var frames []byte
+			for range burst {
+				frames = append(frames, clientFrame(ws.OpText, true, []byte(`42["chat","hello there"]`))...)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu := processCPU()
+			for i := 0; i < b.N; i++ {
+				target.Add(conns * burst)
+				for _, c := range clients {
+					if _, err := c.conn.Write(frames); err != nil {
+						b.Fatal(err)
+					}
+				}
+				<-h.done
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N*conns*burst), "cpu-ns/message")
+		})
 	}
 }

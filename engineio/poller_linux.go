@@ -99,6 +99,7 @@ func (g *pollerGroup) attach(in *inbound, pending []byte) bool {
 	in.mu.Unlock()
 	if err != nil {
 		in.push(inItem{err: err})
+		in.kick()
 	}
 	return true
 }

@@ -54,10 +54,12 @@ type inItem struct {
 const pauseBytes = 256 << 10
 
 // parse consumes data, which the caller's buffer holds and which parse may modify in place
-// (unmasking), and queues the frames it completes. An error is a protocol violation: the
-// caller stops reading and queues the error.
+// (unmasking), and queues the frames it completes; one goroutine then delivers all of them.
+// An error is a protocol violation: the caller stops reading and queues the error.
 func (in *inbound) parse(data []byte) error {
-	return in.parser.feed(data, in.frame)
+	err := in.parser.feed(data, in.frame)
+	in.kick()
+	return err
 }
 
 // frame queues a control frame or complete data message; owned tells that msg is a slice of
@@ -88,12 +90,15 @@ func (in *inbound) pong() bool {
 	return true
 }
 
-// push queues an item and starts a goroutine to deliver it unless one is running.
+// push queues an item; kick then gets it delivered.
 func (in *inbound) push(it inItem) {
 	in.mu.Lock()
 	if in.done {
 		in.mu.Unlock()
 		return
+	}
+	if in.items == nil {
+		in.items = getItems()
 	}
 	in.items = append(in.items, it)
 	in.bytes += len(it.data)
@@ -104,23 +109,51 @@ func (in *inbound) push(it inItem) {
 			in.pl.del(in)
 		}
 	}
-	start := !in.running
-	in.running = true
+	in.mu.Unlock()
+}
+
+// kick starts a goroutine to deliver the queued items unless one is running.
+func (in *inbound) kick() {
+	in.mu.Lock()
+	start := !in.running && len(in.items) > 0 && !in.done
+	if start {
+		in.running = true
+	}
 	in.mu.Unlock()
 	if start {
 		go in.deliver()
 	}
 }
 
+// itemPool recycles the queues of connections between bursts: an idle connection keeps none,
+// and a busy one does not grow a new one each time. A queue that outgrew its array is left to
+// the collector.
+var itemPool = sync.Pool{New: func() any { return new(itemArray) }}
+
+type itemArray [32]inItem
+
+func getItems() []inItem { return itemPool.Get().(*itemArray)[:0] }
+
+func putItems(items []inItem) {
+	if cap(items) != len(itemArray{}) {
+		return
+	}
+	a := (*itemArray)(items[:cap(items)])
+	clear(a[:])
+	itemPool.Put(a)
+}
+
 // deliver hands the queued items to the session, in order, until the queue is empty or the
 // session stops reading the connection.
 func (in *inbound) deliver() {
 	var batch []inItem
+	defer func() { putItems(batch) }()
 	for {
 		in.mu.Lock()
 		if len(in.items) == 0 || in.done {
 			in.running = false
-			in.items = nil // an idle connection keeps no queue
+			putItems(in.items) // an idle connection keeps no queue
+			in.items = nil
 			in.mu.Unlock()
 			return
 		}
@@ -162,6 +195,7 @@ func (in *inbound) fail(err error) {
 	in.stopLocked()
 	in.mu.Unlock()
 	in.push(inItem{err: err})
+	in.kick()
 }
 
 // detach ends reading and delivery: the session has let go of the connection, which is about
