@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tomato-code/realtime/socketio/parser"
 )
 
 // ToSocketIO converts a decoded value to Socket.IO packet data: JSON text as Node's
@@ -145,42 +147,13 @@ func (w *jsonWriter) binary(p []byte) {
 	w.atts = append(w.atts, p)
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendJSString appends s as a JSON string the way JSON.stringify quotes it: only '"', '\\'
-// and control characters are escaped (short forms where JSON has them, else \u00xx in lower
-// case); everything else, '<', '>', '&', U+2028 and U+2029 included, is written as is. Invalid
-// UTF-8 is repaired first so that the output is always valid JSON.
+// appendJSString appends s as a JSON string the way JSON.stringify quotes it (parser.AppendString:
+// only '"', '\\' and control characters are escaped). Invalid UTF-8 is first repaired the way
+// Node.js decodes it, which differs from a U+FFFD per bad byte, so that the output is always valid
+// JSON and matches what a Node.js node would send.
 func appendJSString(dst []byte, s string) []byte {
 	if !utf8.ValidString(s) {
 		s = decodeUTF8([]byte(s))
 	}
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\b':
-			dst = append(dst, '\\', 'b')
-		case '\f':
-			dst = append(dst, '\\', 'f')
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		start = i + 1
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return parser.AppendString(dst, s)
 }
