@@ -237,6 +237,7 @@ func (s *Service) DevToken() (string, error) {
 type Addrs struct {
 	Main     net.Addr
 	Internal net.Addr // nil without INTERNAL_ADDR
+	Debug    net.Addr // nil without DEBUG_ADDR
 }
 
 // Run listens and serves until ctx ends, then drains (see drain) and returns nil once
@@ -270,8 +271,24 @@ func (s *Service) Run(ctx context.Context, ready func(Addrs)) error {
 		go func() { errc <- internalSrv.Serve(internalLn) }()
 	}
 
+	if s.cfg.DebugAddr != "" {
+		debugLn, err := net.Listen("tcp", s.cfg.DebugAddr)
+		if err != nil {
+			for _, srv := range servers {
+				srv.Close()
+			}
+			return fmt.Errorf("listen on %s (DEBUG_ADDR): %w", s.cfg.DebugAddr, err)
+		}
+		debugSrv := &http.Server{Handler: debugHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: errorLog}
+		// Not in servers: a profile being taken must not hold up the drain, and the listener is
+		// closed with the others.
+		defer debugSrv.Close()
+		addrs.Debug = debugLn.Addr()
+		go debugSrv.Serve(debugLn)
+	}
+
 	port := mainLn.Addr().(*net.TCPAddr).Port
-	s.log.Info("listening", "addr", mainLn.Addr().String(), "internalAddr", fmt.Sprint(addrs.Internal),
+	s.log.Info("listening", "addr", mainLn.Addr().String(), "internalAddr", fmt.Sprint(addrs.Internal), "debugAddr", fmt.Sprint(addrs.Debug),
 		"namespaces", s.namespaces, "adapter", s.opts.AdapterState.Name(), "auth", s.verifier.Algorithm())
 	if ready != nil {
 		ready(addrs)

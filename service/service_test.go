@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -153,5 +154,39 @@ func TestOrderID(t *testing.T) {
 		if got != want || ok != (want != "") {
 			t.Errorf("orderID(%s) = %q, %v; want %q", raw, got, ok, want)
 		}
+	}
+}
+
+func TestDebugAddrServesProfilesOnItsOwnListener(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	s := newTestService(t, func(c *config.Config) { c.DebugAddr = "127.0.0.1:0" })
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan Addrs, 1)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, func(a Addrs) { addrc <- a }) }()
+	addrs := <-addrc
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	get := func(addr net.Addr, path string) int {
+		t.Helper()
+		resp, err := client.Get("http://" + addr.String() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := get(addrs.Debug, "/debug/pprof/heap?debug=1"); got != 200 {
+		t.Errorf("heap profile on DEBUG_ADDR: %d", got)
+	}
+	if got := get(addrs.Main, "/debug/pprof/heap?debug=1"); got != 404 {
+		t.Errorf("heap profile on the main listener: %d, want 404", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Get("http://" + addrs.Debug.String() + "/debug/pprof/"); err == nil {
+		t.Error("DEBUG_ADDR still answers after Run returned")
 	}
 }

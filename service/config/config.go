@@ -45,6 +45,10 @@ type Config struct {
 	// InternalAddr, when set, serves the internal API on its own listener, e.g. 127.0.0.1:3001,
 	// and no longer on Port (INTERNAL_ADDR).
 	InternalAddr string
+	// DebugAddr, when set, serves Go's pprof profiles at /debug/pprof/ on their own listener
+	// (DEBUG_ADDR), for profiling a node under load. It has no authentication: bind it to
+	// loopback or a private interface.
+	DebugAddr string
 
 	// FrontendURLs are the allowed CORS origins (FRONTEND_URL, comma-separated). Empty means
 	// any origin without credentials.

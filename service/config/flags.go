@@ -51,6 +51,13 @@ var settings = []setting{
 		c.InternalAddr = v
 		return nil
 	}},
+	{env: "DEBUG_ADDR", help: "serve Go's pprof profiles at /debug/pprof/ on this address, e.g. 127.0.0.1:6060 (default off; never expose it publicly)", apply: func(c *Config, v string) error {
+		if !strings.Contains(v, ":") {
+			return &InvalidError{Variable: "DEBUG_ADDR", Value: v, Reason: "must be host:port, e.g. 127.0.0.1:6060"}
+		}
+		c.DebugAddr = v
+		return nil
+	}},
 	{env: "FRONTEND_URL", help: "allowed CORS origins, comma-separated (default any origin, no credentials)", apply: func(c *Config, v string) error {
 		c.FrontendURLs = splitList(v)
 		for _, u := range c.FrontendURLs {

@@ -106,6 +106,14 @@ func run(ctx context.Context, o options) error {
 	if _, err := os.Stat(filepath.Join(repo, "bench", "peers", "node", "server.js")); err != nil {
 		return fmt.Errorf("%s does not look like the repository root: %w", repo, err)
 	}
+	for _, s := range o.servers {
+		if s != "node" {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(repo, "test", "node", "node_modules", "socket.io")); err != nil {
+			return errors.New("the Node.js reference needs the npm packages of test/node: run (cd test/node && npm ci) first")
+		}
+	}
 	if o.out == "" {
 		o.out = filepath.Join(repo, "bench", "results", time.Now().UTC().Format("20060102-150405"))
 	}
