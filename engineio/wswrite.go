@@ -222,5 +222,12 @@ func (p *writerPool) work() {
 			}
 			local[i] = nil
 		}
+		// A round of writes to thousands of sessions takes milliseconds of system calls that
+		// each stay under the scheduler's hand-off threshold, so without a yield this
+		// goroutine would keep the P for a whole time slice (10 ms) while the goroutines that
+		// produce frames (an API handler answering a broadcast, a reader) wait. Letting them
+		// run between takes keeps that latency low, and frames queued meanwhile go out with
+		// the next write to the same session: fewer system calls per delivery in a burst.
+		runtime.Gosched()
 	}
 }
