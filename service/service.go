@@ -101,6 +101,7 @@ func New(cfg *config.Config, log *slog.Logger, opts Options) (*Service, error) {
 		Engine: engineio.Config{
 			PingInterval: cfg.PingInterval,
 			PingTimeout:  cfg.PingTimeout,
+			ReadMode:     cfg.ReadMode,
 			CORS:         corsFor(cfg),
 			AllowRequest: s.allowRequest,
 		},

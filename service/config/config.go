@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/tomato-code/realtime/engineio"
 )
 
 // Development defaults used by --dev when the setting is not given. They are public on
@@ -67,6 +69,11 @@ type Config struct {
 	// PingInterval and PingTimeout are the Engine.IO heartbeat (PING_INTERVAL, PING_TIMEOUT, in
 	// milliseconds or as durations such as 25s). Default 25s and 20s, as Socket.IO's.
 	PingInterval, PingTimeout time.Duration
+
+	// ReadMode is how websocket connections are read (READ_MODE): engineio.ReadPoller (epoll,
+	// the default on Linux) or engineio.ReadGoroutine, the portable path, kept selectable so
+	// that the two can be compared on one build.
+	ReadMode engineio.ReadMode
 
 	// Namespaces are the namespaces served besides "/" (NAMESPACES, e.g. "/orders,/chat"). They
 	// share the authentication and room rules of "/".

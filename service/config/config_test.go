@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tomato-code/realtime/engineio"
 )
 
 func resolve(t *testing.T, args []string, env map[string]string) (*Config, error) {
@@ -58,6 +60,8 @@ func TestEnvironmentAndFlags(t *testing.T) {
 		"PING_INTERVAL":        "300",
 		"PING_TIMEOUT":         "2s",
 		"CLIENT_SCRIPT":        "/srv/socket.io.min.js",
+		"READ_MODE":            "goroutine",
+		"DEBUG_ADDR":           "127.0.0.1:6060",
 	}
 	c, err := resolve(t, []string{"--port", "5000", "--jwt-secret=from-flag", "--log-level", "warn"}, env)
 	if err != nil {
@@ -70,7 +74,7 @@ func TestEnvironmentAndFlags(t *testing.T) {
 		c.SingleSession != "replace" || c.LogFormat != "json" || c.APIMaxBody != 2048 || c.DrainDuration != 3*time.Second ||
 		c.ShutdownTimeout != time.Minute || !c.DevPage || c.Host != "0.0.0.0" || c.RedisKey != "prefix" ||
 		c.PingInterval != 300*time.Millisecond || c.PingTimeout != 2*time.Second ||
-		c.ClientScript != "/srv/socket.io.min.js" {
+		c.ClientScript != "/srv/socket.io.min.js" || c.ReadMode != engineio.ReadGoroutine || c.DebugAddr != "127.0.0.1:6060" {
 		t.Errorf("environment not applied: %+v", c)
 	}
 	if strings.Join(c.FrontendURLs, "|") != "https://a.example|https://b.example" {
@@ -123,6 +127,8 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		"DEV_PAGE":         "maybe",
 		"PING_INTERVAL":    "0",
 		"PING_TIMEOUT":     "soon",
+		"READ_MODE":        "epoll",
+		"DEBUG_ADDR":       "6060",
 	} {
 		_, err := resolve(t, nil, map[string]string{env: value})
 		var inv *InvalidError

@@ -95,6 +95,12 @@ var settings = []setting{
 	{env: "PING_TIMEOUT", help: "Engine.IO ping timeout, milliseconds or a duration (default 20s)", apply: func(c *Config, v string) error {
 		return parseMillis(&c.PingTimeout, "PING_TIMEOUT", v)
 	}},
+	{env: "READ_MODE", help: "how websocket connections are read: poller (epoll, no goroutine or buffer per idle connection; Linux) or goroutine (one read goroutine per connection) (default poller)", apply: func(c *Config, v string) error {
+		if err := c.ReadMode.UnmarshalText([]byte(v)); err != nil {
+			return &InvalidError{Variable: "READ_MODE", Value: v, Reason: "must be poller or goroutine"}
+		}
+		return nil
+	}},
 	{env: "NAMESPACES", help: "extra namespaces, comma-separated, e.g. /orders,/chat (same auth as /)", apply: func(c *Config, v string) error {
 		c.Namespaces = nil
 		for _, ns := range splitList(v) {
