@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"runtime"
@@ -59,12 +58,11 @@ func (c *discardConn) SetWriteDeadline(time.Time) error { return nil }
 // packets are written.
 func newDiscardSessions(tb testing.TB, srv *Server, n int, sk *sink) []*Session {
 	req := httptest.NewRequest("GET", "/engine.io/?EIO=4&transport=websocket", nil)
-	q := url.Values{"EIO": {"4"}, "transport": {"websocket"}}
 	sessions := make([]*Session, n)
 	sk.target.Store(int64(n))
 	for i := range sessions {
 		c := &discardConn{sink: sk, closed: make(chan struct{})}
-		s := srv.newSession(req, q, TransportWebSocket, &wsConn{conn: c, rd: newFrameReader(c, nil, srv.cfg.MaxPayload)})
+		s := srv.newSession(req, TransportWebSocket, &wsConn{conn: c, rd: newFrameReader(c, nil, srv.cfg.MaxPayload)})
 		s.mu.Lock()
 		s.kickLocked()
 		s.mu.Unlock()
@@ -473,12 +471,11 @@ func BenchmarkHeartbeat(b *testing.B) {
 	const interval = 50 * time.Millisecond
 	srv := NewServer(Config{PingInterval: interval, PingTimeout: time.Minute, OnOpen: func(*Session) SessionHandler { return nil }})
 	req := httptest.NewRequest("GET", "/engine.io/?EIO=4&transport=websocket", nil)
-	q := url.Values{"EIO": {"4"}, "transport": {"websocket"}}
 	var pings atomic.Int64
 	sessions := make([]*Session, n)
 	for i := range sessions {
 		c := &pongConn{discardConn: discardConn{closed: make(chan struct{})}, pings: &pings}
-		s := srv.newSession(req, q, TransportWebSocket, &wsConn{conn: c})
+		s := srv.newSession(req, TransportWebSocket, &wsConn{conn: c})
 		c.s = s
 		sessions[i] = s
 	}

@@ -1,17 +1,21 @@
 package engineio
 
 import (
+	"encoding/binary"
 	"net/http"
+	"net/textproto"
 	"net/url"
+	"strings"
 	"time"
 )
 
-// HandshakeInfo describes the first request of a session.
+// HandshakeInfo describes the first request of a session. It is immutable.
+//
+// A session keeps it for as long as it lives, so it is compact: the request's headers and
+// query are not kept as maps (a few hundred bytes each per connection) but as the request URI
+// and one encoded copy of the headers, from which Header and Query build maps when asked, and
+// HeaderValue and QueryValue read single values without building any.
 type HandshakeInfo struct {
-	// Header holds the request headers. Do not modify it.
-	Header http.Header
-	// Query holds the query parameters, e.g. EIO, transport, t. Do not modify it.
-	Query url.Values
 	// RemoteAddr is the client's address as net/http reports it ("ip:port").
 	RemoteAddr string
 	// Time is when the session was created.
@@ -22,25 +26,179 @@ type HandshakeInfo struct {
 	URL string
 	// Host is the Host header of the request.
 	Host string
+
+	header string // the headers, encoded by appendHeader
 }
 
-func newHandshakeInfo(r *http.Request, q url.Values) *HandshakeInfo {
+// NewHandshakeInfo describes r as the first request of a session created at t. Sessions get
+// theirs from the server; it is exported for tests of code that reads handshakes.
+func NewHandshakeInfo(r *http.Request, t time.Time) *HandshakeInfo {
+	uri := requestURI(r)
+	// One allocation of exactly the right size holds every string, so that none of the
+	// request's own memory (the request line, net/http's header map) stays with the session.
+	n := len(uri) + len(r.Host) + len(r.RemoteAddr)
+	for k, vs := range r.Header {
+		n += uvarintLen(len(k)) + len(k) + uvarintLen(len(vs))
+		for _, v := range vs {
+			n += uvarintLen(len(v)) + len(v)
+		}
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(uri)
+	b.WriteString(r.Host)
+	b.WriteString(r.RemoteAddr)
+	writeHeader(&b, r.Header)
+	s := b.String()
+	host := len(uri)
+	addr := host + len(r.Host)
+	hdr := addr + len(r.RemoteAddr)
 	return &HandshakeInfo{
-		Header:     r.Header,
-		Query:      q,
-		RemoteAddr: r.RemoteAddr,
-		Time:       time.Now(),
+		URL:        s[:host],
+		Host:       s[host:addr],
+		RemoteAddr: s[addr:hdr],
+		header:     s[hdr:],
+		Time:       t,
 		Secure:     r.TLS != nil,
-		URL:        requestURI(r),
-		Host:       r.Host,
 	}
 }
 
-// requestURI returns the request target as the client sent it, as Node.js's req.url does. It
-// shares the memory of the request line, which the parsed query already keeps.
+// requestURI returns the request target as the client sent it, as Node.js's req.url does.
 func requestURI(r *http.Request) string {
 	if r.RequestURI != "" {
 		return r.RequestURI
 	}
 	return r.URL.RequestURI() // a request built in process
+}
+
+// writeHeader encodes h: for each key, its length, the key, the number of values, then each
+// value's length and the value (lengths as uvarints). Any byte may appear in keys and values.
+func writeHeader(b *strings.Builder, h http.Header) {
+	var tmp [binary.MaxVarintLen64]byte
+	uv := func(n int) { b.Write(binary.AppendUvarint(tmp[:0], uint64(n))) }
+	for k, vs := range h {
+		uv(len(k))
+		b.WriteString(k)
+		uv(len(vs))
+		for _, v := range vs {
+			uv(len(v))
+			b.WriteString(v)
+		}
+	}
+}
+
+// uvarintLen is the length of n's uvarint encoding.
+func uvarintLen(n int) int {
+	l := 1
+	for ; n >= 0x80; n >>= 7 {
+		l++
+	}
+	return l
+}
+
+// headerReader walks an encoding of writeHeader.
+type headerReader struct{ rest string }
+
+func (r *headerReader) str() string {
+	n, w := uvarint(r.rest)
+	s := r.rest[w : w+int(n)]
+	r.rest = r.rest[w+int(n):]
+	return s
+}
+
+func (r *headerReader) count() int {
+	n, w := uvarint(r.rest)
+	r.rest = r.rest[w:]
+	return int(n)
+}
+
+// uvarint is binary.Uvarint on a string, which the encoding always holds in full.
+func uvarint(s string) (uint64, int) {
+	var x uint64
+	var shift uint
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x80 {
+			return x | uint64(c)<<shift, i + 1
+		}
+		x |= uint64(c&0x7f) << shift
+		shift += 7
+	}
+	panic("engineio: truncated handshake header encoding")
+}
+
+// Header returns the request headers (the Host header is Host). The map is built on each
+// call and belongs to the caller; HeaderValue reads one header without building it.
+func (h *HandshakeInfo) Header() http.Header {
+	hdr := make(http.Header)
+	r := headerReader{h.header}
+	for r.rest != "" {
+		k := r.str()
+		vs := make([]string, r.count())
+		for i := range vs {
+			vs[i] = r.str()
+		}
+		hdr[k] = vs
+	}
+	return hdr
+}
+
+// HeaderValue returns the first value of the request header key, or "", as http.Header.Get
+// does (key is case-insensitive).
+func (h *HandshakeInfo) HeaderValue(key string) string {
+	key = textproto.CanonicalMIMEHeaderKey(key)
+	r := headerReader{h.header}
+	for r.rest != "" {
+		k := r.str()
+		n := r.count()
+		for i := range n {
+			v := r.str()
+			if i == 0 && k == key {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+// rawQuery is the query part of URL.
+func (h *HandshakeInfo) rawQuery() string {
+	_, q, _ := strings.Cut(h.URL, "?")
+	return q
+}
+
+// Query returns the query parameters of the request (EIO, transport, t, and the client's
+// own), as url.ParseQuery reads them, malformed pairs left out. The map is built on each call
+// and belongs to the caller; QueryValue reads one parameter without building it.
+func (h *HandshakeInfo) Query() url.Values {
+	q, _ := url.ParseQuery(h.rawQuery())
+	return q
+}
+
+// QueryValue returns the first value of the query parameter key, or "", as Query().Get(key)
+// does.
+func (h *HandshakeInfo) QueryValue(key string) string {
+	return queryValue(h.rawQuery(), key)
+}
+
+// queryValue finds key in a raw query with url.ParseQuery's rules: pairs split on "&", a pair
+// holding ";" or a bad escape is skipped, keys and values are unescaped.
+func queryValue(raw, key string) string {
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		k, err := url.QueryUnescape(k)
+		if err != nil || k != key {
+			continue
+		}
+		if v, err = url.QueryUnescape(v); err != nil {
+			continue
+		}
+		return v
+	}
+	return ""
 }

@@ -51,8 +51,12 @@ func TestHandshakePolling(t *testing.T) {
 			t.Errorf("session %s %s, want %s polling", r.s.ID(), r.s.Transport(), o.Sid)
 		}
 		hs := r.s.Handshake()
-		if hs.Query.Get("t") != "abc" || hs.RemoteAddr == "" || hs.Time.IsZero() || hs.Secure || !strings.HasPrefix(hs.URL, "/engine.io/?") {
+		if hs.QueryValue("t") != "abc" || hs.Query().Get("EIO") != "4" || hs.RemoteAddr == "" || hs.Time.IsZero() || hs.Secure ||
+			!strings.HasPrefix(hs.URL, "/engine.io/?") || hs.Host == "" {
 			t.Errorf("handshake info %+v", hs)
+		}
+		if ua := hs.HeaderValue("user-agent"); ua == "" || ua != hs.Header().Get("User-Agent") {
+			t.Errorf("User-Agent %q, header %v", ua, hs.Header())
 		}
 	}
 	if n := ts.SessionCount(); n != 20 {

@@ -46,7 +46,7 @@ func TestWebSocketSlowHandlerPausesReading(t *testing.T) {
 	release := make(chan struct{})
 	got := make(chan string, 10_000)
 	srv := NewServer(Config{PingInterval: time.Minute, OnOpen: func(s *Session) SessionHandler {
-		if s.Handshake().Query.Get("slow") == "" {
+		if s.Handshake().QueryValue("slow") == "" {
 			return echo{s}
 		}
 		return funcHandler{func(d []byte, _ bool) { <-release; got <- string(d[:6]) }, func(string, error) {}}

@@ -3,7 +3,6 @@ package engineio
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -120,9 +119,9 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if upgrade {
-		srv.openWebSocket(w, r, q)
+		srv.openWebSocket(w, r)
 	} else {
-		srv.openPolling(w, r, q)
+		srv.openPolling(w, r)
 	}
 }
 
@@ -205,12 +204,12 @@ func (srv *Server) SessionCount() int { return int(srv.count.Load()) }
 
 // newSession creates a session, lets OnOpen attach its handler and registers it. The open
 // packet is the first thing queued, so it is the first thing the client receives.
-func (srv *Server) newSession(r *http.Request, q url.Values, transport string, ws *wsConn) *Session {
+func (srv *Server) newSession(r *http.Request, transport string, ws *wsConn) *Session {
 	s := &Session{
 		hb:        wheelEntry{slot: -1},
 		srv:       srv,
 		id:        newSID(),
-		hs:        newHandshakeInfo(r, q),
+		hs:        NewHandshakeInfo(r, time.Now()),
 		websocket: transport == TransportWebSocket,
 		ws:        ws,
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -239,7 +238,7 @@ func readBody(body io.Reader, length, max int64) ([]byte, error) {
 
 // openPolling opens a polling session: the handshake GET is its first poll and finds the
 // open packet queued.
-func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request, q url.Values) {
-	s := srv.newSession(r, q, TransportPolling, nil)
+func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request) {
+	s := srv.newSession(r, TransportPolling, nil)
 	s.servePoll(w, r)
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"sync"
 	"syscall"
 	"time"
@@ -125,12 +124,12 @@ func (c *wsConn) writeFrame(f []byte, timeout time.Duration) error {
 }
 
 // openWebSocket opens a websocket-only session.
-func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, q url.Values) {
+func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request) {
 	c, err := srv.upgradeConn(w, r)
 	if err != nil {
 		return
 	}
-	s := srv.newSession(r, q, TransportWebSocket, c)
+	s := srv.newSession(r, TransportWebSocket, c)
 	s.mu.Lock()
 	s.kickLocked() // write the open packet
 	s.mu.Unlock()

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"net/http"
-	"net/url"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -31,14 +31,15 @@ func newFakeSession() *fakeSession {
 		notify:   make(chan struct{}, 1),
 		done:     make(chan struct{}),
 		writable: true,
-		hs: &engineio.HandshakeInfo{
-			Header:     http.Header{"User-Agent": {"test"}},
-			Query:      url.Values{"EIO": {"4"}, "transport": {"websocket"}},
-			RemoteAddr: "127.0.0.1:5555",
-			Time:       time.Now(),
-			URL:        "/socket.io/?EIO=4&transport=websocket",
-		},
+		hs:       fakeHandshake(http.Header{"User-Agent": {"test"}}),
 	}
+}
+
+// fakeHandshake describes a websocket handshake from 127.0.0.1:5555 with headers h.
+func fakeHandshake(h http.Header) *engineio.HandshakeInfo {
+	r := httptest.NewRequest("GET", "/socket.io/?EIO=4&transport=websocket", nil)
+	r.Header, r.RemoteAddr = h, "127.0.0.1:5555"
+	return engineio.NewHandshakeInfo(r, time.Now())
 }
 
 func (f *fakeSession) Send(msgs ...*engineio.Message) error {

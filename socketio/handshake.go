@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,10 +17,6 @@ import (
 // is the one Node.js socket.io gives socket.handshake (lower-case header names, "issued" in
 // milliseconds), which is what cluster adapters exchange.
 type Handshake struct {
-	// Headers of the first HTTP request of the session.
-	Headers http.Header
-	// Query parameters of that request (EIO, transport, t, and the client's own).
-	Query url.Values
 	// Address is the client's IP address, without port.
 	Address string
 	// Time is when the Engine.IO session was opened.
@@ -32,10 +29,16 @@ type Handshake struct {
 	URL string
 	// Auth is the auth object of the CONNECT packet, {} when the client sent none.
 	Auth json.RawMessage
+
+	// The request's headers and query: those of the session's compact HandshakeInfo for a
+	// socket of this server, maps for one described by another server (UnmarshalJSON).
+	info    *engineio.HandshakeInfo
+	headers http.Header
+	query   url.Values
 }
 
 func newHandshake(info *engineio.HandshakeInfo, auth json.RawMessage) *Handshake {
-	h := &Handshake{Auth: auth}
+	h := &Handshake{Auth: auth, info: info}
 	if len(h.Auth) == 0 {
 		h.Auth = json.RawMessage(`{}`)
 	}
@@ -43,13 +46,57 @@ func newHandshake(info *engineio.HandshakeInfo, auth json.RawMessage) *Handshake
 		h.Time = time.Now()
 		return h
 	}
-	h.Headers, h.Query, h.Time, h.Secure, h.URL = info.Header, info.Query, info.Time, info.Secure, info.URL
+	h.Time, h.Secure, h.URL = info.Time, info.Secure, info.URL
 	h.Address = info.RemoteAddr
 	if host, _, err := net.SplitHostPort(info.RemoteAddr); err == nil {
-		h.Address = host
+		h.Address = host // a part of RemoteAddr: no copy
 	}
-	h.XDomain = info.Header.Get("Origin") != ""
+	h.XDomain = info.HeaderValue("Origin") != ""
 	return h
+}
+
+// Headers returns the headers of the first HTTP request of the session. The map belongs to
+// the caller: it is built on each call, since sockets keep their headers in a compact form;
+// HeaderValue reads one header without building it.
+func (h *Handshake) Headers() http.Header {
+	if h.info != nil {
+		return h.info.Header()
+	}
+	hdr := make(http.Header, len(h.headers))
+	for k, v := range h.headers {
+		hdr[k] = slices.Clone(v)
+	}
+	return hdr
+}
+
+// HeaderValue returns the first value of a request header, or "", as http.Header.Get does.
+func (h *Handshake) HeaderValue(key string) string {
+	if h.info != nil {
+		return h.info.HeaderValue(key)
+	}
+	return h.headers.Get(key)
+}
+
+// Query returns the query parameters of that request (EIO, transport, t, and the client's
+// own). Like Headers, the map is built on each call and belongs to the caller; QueryValue
+// reads one parameter without building it.
+func (h *Handshake) Query() url.Values {
+	if h.info != nil {
+		return h.info.Query()
+	}
+	q := make(url.Values, len(h.query))
+	for k, v := range h.query {
+		q[k] = slices.Clone(v)
+	}
+	return q
+}
+
+// QueryValue returns the first value of a query parameter, or "", as url.Values.Get does.
+func (h *Handshake) QueryValue(key string) string {
+	if h.info != nil {
+		return h.info.QueryValue(key)
+	}
+	return h.query.Get(key)
 }
 
 // handshakeJSON is the wire form of Handshake.
@@ -70,18 +117,19 @@ const jsDateLayout = "Mon Jan 02 2006 15:04:05 GMT-0700"
 
 // MarshalJSON encodes h as Node.js socket.io does.
 func (h *Handshake) MarshalJSON() ([]byte, error) {
+	headers, query := h.Headers(), h.Query()
 	j := handshakeJSON{
-		Headers: make(map[string]any, len(h.Headers)),
+		Headers: make(map[string]any, len(headers)),
 		Time:    h.Time.UTC().Format(jsDateLayout) + " (Coordinated Universal Time)",
 		Address: h.Address,
 		XDomain: h.XDomain,
 		Secure:  h.Secure,
 		Issued:  h.Time.UnixMilli(),
 		URL:     h.URL,
-		Query:   make(map[string]any, len(h.Query)),
+		Query:   make(map[string]any, len(query)),
 		Auth:    h.Auth,
 	}
-	for k, v := range h.Headers {
+	for k, v := range headers {
 		k = strings.ToLower(k)
 		if k == "set-cookie" {
 			j.Headers[k] = v
@@ -89,7 +137,7 @@ func (h *Handshake) MarshalJSON() ([]byte, error) {
 			j.Headers[k] = strings.Join(v, ", ")
 		}
 	}
-	for k, v := range h.Query {
+	for k, v := range query {
 		if len(v) == 1 {
 			j.Query[k] = v[0]
 		} else {
@@ -113,8 +161,8 @@ func (h *Handshake) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*h = Handshake{
-		Headers: make(http.Header, len(j.Headers)),
-		Query:   make(url.Values, len(j.Query)),
+		headers: make(http.Header, len(j.Headers)),
+		query:   make(url.Values, len(j.Query)),
 		Address: j.Address,
 		Time:    time.UnixMilli(j.Issued),
 		Secure:  j.Secure,
@@ -123,10 +171,10 @@ func (h *Handshake) UnmarshalJSON(b []byte) error {
 		Auth:    j.Auth,
 	}
 	for k, v := range j.Headers {
-		h.Headers[http.CanonicalHeaderKey(k)] = stringList(v)
+		h.headers[http.CanonicalHeaderKey(k)] = stringList(v)
 	}
 	for k, v := range j.Query {
-		h.Query[k] = stringList(v)
+		h.query[k] = stringList(v)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -28,7 +29,7 @@ func TestConnectMain(t *testing.T) {
 	if rooms := s.Rooms(); len(rooms) != 1 || rooms[0] != s.ID() {
 		t.Fatalf("rooms %v", rooms)
 	}
-	if hs := s.Handshake(); hs.Address != "127.0.0.1" || hs.Query.Get("EIO") != "4" {
+	if hs := s.Handshake(); hs.Address != "127.0.0.1" || hs.QueryValue("EIO") != "4" || hs.Query().Get("transport") != "websocket" || hs.HeaderValue("user-agent") != "test" {
 		t.Fatalf("handshake %+v", hs)
 	}
 	if n := srv.Of("/").SocketCount(); n != 1 {
@@ -424,7 +425,7 @@ func TestConnectTimeout(t *testing.T) {
 
 func TestHandshakeJSON(t *testing.T) {
 	f := newFakeSession()
-	f.hs.Header.Set("Origin", "http://x")
+	f.hs = fakeHandshake(http.Header{"User-Agent": {"test"}, "Origin": {"http://x"}})
 	hs := newHandshake(f.hs, json.RawMessage(`{"token":"t"}`))
 	b, err := json.Marshal(hs)
 	if err != nil {
@@ -445,8 +446,9 @@ func TestHandshakeJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
-	if back.Address != hs.Address || back.Time.UnixMilli() != hs.Time.UnixMilli() || back.Headers.Get("User-Agent") != "test" ||
-		string(back.Auth) != `{"token":"t"}` || back.Query.Get("transport") != "websocket" {
+	if back.Address != hs.Address || back.Time.UnixMilli() != hs.Time.UnixMilli() || back.Headers().Get("User-Agent") != "test" ||
+		string(back.Auth) != `{"token":"t"}` || back.Query().Get("transport") != "websocket" || back.HeaderValue("origin") != "http://x" ||
+		back.QueryValue("EIO") != "4" || !back.XDomain {
 		t.Errorf("round trip %+v", back)
 	}
 }

@@ -1,0 +1,79 @@
+package engineio
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestHandshakeInfoCompact checks that the compact form gives back exactly the request's
+// headers and query, as the maps net/http and net/url build, for awkward contents too.
+func TestHandshakeInfoCompact(t *testing.T) {
+	long := strings.Repeat("v", 300) // lengths above 127 take two varint bytes
+	cases := []struct {
+		target string
+		header http.Header
+	}{
+		{"/engine.io/?EIO=4&transport=websocket", http.Header{"User-Agent": {"x"}}},
+		{"/engine.io/", nil},
+		{"/engine.io/?", http.Header{}},
+		{"/engine.io/?a=1&a=2&b=&c&%zz=1&d=%zz&e=1;2&f=a+b%20c&g%3D=h%26i&&=x",
+			http.Header{"Set-Cookie": {"a=1", "b=2"}, "X-Empty": {""}, "X-Long": {long}, long: {"k"}, "X-Nul": {"a\x00b\xff"}}},
+		{"/p?x=1#frag&y=2", http.Header{"Origin": {"https://a.example"}}},
+	}
+	for _, c := range cases {
+		r := httptest.NewRequest("GET", "http://h.example"+c.target, nil)
+		r.Header = c.header
+		r.RemoteAddr = "10.0.0.1:1234"
+		now := time.Now()
+		h := NewHandshakeInfo(r, now)
+		if h.URL != r.RequestURI && h.URL != r.URL.RequestURI() || h.Host != "h.example" || h.RemoteAddr != "10.0.0.1:1234" ||
+			!h.Time.Equal(now) || h.Secure {
+			t.Errorf("%s: %+v", c.target, h)
+		}
+		want := c.header
+		if want == nil {
+			want = http.Header{}
+		}
+		if got := h.Header(); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: Header() = %q, want %q", c.target, got, want)
+		}
+		for k := range want {
+			for _, key := range []string{k, strings.ToLower(k)} {
+				if got := h.HeaderValue(key); got != want.Get(key) {
+					t.Errorf("%s: HeaderValue(%q) = %q, want %q", c.target, key, got, want.Get(key))
+				}
+			}
+		}
+		if got := h.HeaderValue("X-Absent"); got != "" {
+			t.Errorf("%s: HeaderValue of an absent header = %q", c.target, got)
+		}
+		wantQ := r.URL.Query()
+		if got := h.Query(); !reflect.DeepEqual(got, wantQ) {
+			t.Errorf("%s: Query() = %q, want %q", c.target, got, wantQ)
+		}
+		for _, k := range []string{"a", "b", "c", "d", "e", "f", "g=", "", "%zz", "y", "absent", "EIO"} {
+			if got, want := h.QueryValue(k), wantQ.Get(k); got != want {
+				t.Errorf("%s: QueryValue(%q) = %q, want %q", c.target, k, got, want)
+			}
+		}
+	}
+}
+
+// FuzzQueryValue compares QueryValue with url.ParseQuery on
+// arbitrary raw queries.
+func FuzzQueryValue(f *testing.F) {
+	for _, s := range []string{"a=1&a=2", "a=%zz&a=3", "a;b=1&a=2", "a+b=c+d", "%61=1", "=&=", "a"} {
+		f.Add(s, "a")
+	}
+	f.Fuzz(func(t *testing.T, raw, key string) {
+		q, _ := url.ParseQuery(raw)
+		if got, want := queryValue(raw, key), q.Get(key); got != want {
+			t.Errorf("queryValue(%q, %q) = %q, want %q", raw, key, got, want)
+		}
+	})
+}
