@@ -49,10 +49,33 @@ func (s *Service) setupNamespace(ns *socketio.Namespace) {
 		sock.SetData(&socketData{UserID: id.UserID, RestaurantID: id.RestaurantID, ConnectedAt: time.Now().UTC().Format(time.RFC3339Nano)})
 		return nil
 	})
-	ns.OnConnection(func(sock *socketio.Socket) { s.onConnect(ns, sock) })
+	// The event handlers are made once per namespace and shared by its sockets: they find
+	// the user in the socket's data, so that a connection costs no closures of its own.
+	h := &nsHandlers{
+		onAny: func(sock *socketio.Socket, event string, args socketio.Args, ack socketio.Ack) {
+			s.metrics.EventReceived(name)
+			if s.log.Enabled(context.Background(), slog.LevelDebug) {
+				s.log.Debug("event in", "namespace", name, "socket", sock.ID(), "user", sock.Data().(*socketData).UserID,
+					"event", event, "args", clip([]byte(args.String())), "ack", ack != nil)
+			}
+		},
+		joinOrder: func(sock *socketio.Socket, args socketio.Args, ack socketio.Ack) {
+			s.orderRoom(sock, args, ack, true)
+		},
+		leaveOrder: func(sock *socketio.Socket, args socketio.Args, ack socketio.Ack) {
+			s.orderRoom(sock, args, ack, false)
+		},
+	}
+	ns.OnConnection(func(sock *socketio.Socket) { s.onConnect(ns, h, sock) })
 }
 
-func (s *Service) onConnect(ns *socketio.Namespace, sock *socketio.Socket) {
+// nsHandlers are the event handlers of a namespace's sockets.
+type nsHandlers struct {
+	onAny                 socketio.AnyHandler
+	joinOrder, leaveOrder socketio.EventHandler
+}
+
+func (s *Service) onConnect(ns *socketio.Namespace, h *nsHandlers, sock *socketio.Socket) {
 	d := sock.Data().(*socketData)
 	name := ns.Name()
 	if s.cfg.SingleSession == config.SingleSessionReplace {
@@ -64,28 +87,18 @@ func (s *Service) onConnect(ns *socketio.Namespace, sock *socketio.Socket) {
 			s.log.Warn("single session: disconnecting older sockets failed", "user", d.UserID, "error", err)
 		}
 	}
-	rooms := []string{userRoom(d.UserID)}
 	if d.RestaurantID != "" {
-		rooms = append(rooms, restaurantRoom(d.RestaurantID))
+		sock.Join(userRoom(d.UserID), restaurantRoom(d.RestaurantID))
+	} else {
+		sock.Join(userRoom(d.UserID))
 	}
-	sock.Join(rooms...)
 	s.metrics.Connected(name)
 	s.log.Info("connect", "namespace", name, "socket", sock.ID(), "user", d.UserID, "restaurant", d.RestaurantID,
 		"transport", sock.Transport(), "address", sock.Handshake().Address)
 
-	sock.OnAny(func(sock *socketio.Socket, event string, args socketio.Args, ack socketio.Ack) {
-		s.metrics.EventReceived(name)
-		if s.log.Enabled(context.Background(), slog.LevelDebug) {
-			s.log.Debug("event in", "namespace", name, "socket", sock.ID(), "user", d.UserID, "event", event,
-				"args", clip([]byte(args.String())), "ack", ack != nil)
-		}
-	})
-	sock.On("join_order", func(sock *socketio.Socket, args socketio.Args, ack socketio.Ack) {
-		s.orderRoom(sock, args, ack, true)
-	})
-	sock.On("leave_order", func(sock *socketio.Socket, args socketio.Args, ack socketio.Ack) {
-		s.orderRoom(sock, args, ack, false)
-	})
+	sock.OnAny(h.onAny)
+	sock.On("join_order", h.joinOrder)
+	sock.On("leave_order", h.leaveOrder)
 	sock.OnDisconnect(func(reason string) {
 		s.metrics.Disconnected(name, reason)
 		if reason == socketio.ReasonWriteQueueFull {

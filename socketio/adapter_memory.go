@@ -3,6 +3,8 @@ package socketio
 import (
 	"context"
 	"hash/maphash"
+	"iter"
+	"maps"
 	"slices"
 	"sync"
 
@@ -43,41 +45,128 @@ type roomShard struct {
 	_     [24]byte // keeps shards on separate cache lines
 }
 
-// socketSet is a set of sockets that iterates as a slice.
+// smallSet is the size up to which sets are searched linearly rather than through a map:
+// most rooms hold one socket or a few (a user's, a socket's own), most sockets are in a few
+// rooms, and a map costs about 200 bytes more than the slice it indexes.
+const smallSet = 8
+
+// socketSet is a set of sockets that iterates as a slice. Its index exists once the set grew
+// past smallSet, for O(1) removal and membership; it is kept if the set shrinks again.
 type socketSet struct {
 	list  []*Socket
 	index map[*Socket]int
 }
 
-func (set *socketSet) add(s *Socket) {
+// find returns the position of s in list, or -1.
+func (set *socketSet) find(s *Socket) int {
 	if set.index == nil {
-		set.index = make(map[*Socket]int)
+		for i, x := range set.list {
+			if x == s {
+				return i
+			}
+		}
+		return -1
 	}
-	if _, ok := set.index[s]; ok {
+	if i, ok := set.index[s]; ok {
+		return i
+	}
+	return -1
+}
+
+func (set *socketSet) add(s *Socket) {
+	if set.find(s) >= 0 {
 		return
 	}
-	set.index[s] = len(set.list)
+	if set.index == nil && len(set.list) >= smallSet {
+		set.index = make(map[*Socket]int, 2*smallSet)
+		for i, x := range set.list {
+			set.index[x] = i
+		}
+	}
+	if set.index != nil {
+		set.index[s] = len(set.list)
+	}
 	set.list = append(set.list, s)
 }
 
 func (set *socketSet) remove(s *Socket) {
-	i, ok := set.index[s]
-	if !ok {
+	i := set.find(s)
+	if i < 0 {
 		return
 	}
 	last := len(set.list) - 1
 	if i != last {
 		set.list[i] = set.list[last]
-		set.index[set.list[i]] = i
+		if set.index != nil {
+			set.index[set.list[i]] = i
+		}
 	}
 	set.list[last] = nil
 	set.list = set.list[:last]
-	delete(set.index, s)
+	if set.index != nil {
+		delete(set.index, s)
+	}
 }
 
-func (set *socketSet) has(s *Socket) bool {
-	_, ok := set.index[s]
-	return ok
+func (set *socketSet) has(s *Socket) bool { return set.find(s) >= 0 }
+
+// roomSet is the set of rooms a socket joined besides its own: a slice while small, a map
+// once it outgrew smallSet (a socket may join many rooms, and joins must stay O(1)).
+type roomSet struct {
+	few  []string
+	many map[string]struct{}
+}
+
+func (r *roomSet) has(room string) bool {
+	if r.many != nil {
+		_, ok := r.many[room]
+		return ok
+	}
+	return slices.Contains(r.few, room)
+}
+
+// add adds a room that is not in the set.
+func (r *roomSet) add(room string) {
+	if r.many == nil && len(r.few) < smallSet {
+		r.few = append(r.few, room)
+		return
+	}
+	if r.many == nil {
+		r.many = make(map[string]struct{}, 2*smallSet)
+		for _, x := range r.few {
+			r.many[x] = struct{}{}
+		}
+		r.few = nil
+	}
+	r.many[room] = struct{}{}
+}
+
+// del removes room and reports whether it was in the set.
+func (r *roomSet) del(room string) bool {
+	if r.many != nil {
+		_, ok := r.many[room]
+		delete(r.many, room)
+		return ok
+	}
+	i := slices.Index(r.few, room)
+	if i < 0 {
+		return false
+	}
+	last := len(r.few) - 1
+	r.few[i] = r.few[last]
+	r.few[last] = ""
+	r.few = r.few[:last]
+	return true
+}
+
+func (r *roomSet) len() int { return len(r.few) + len(r.many) }
+
+// all returns the rooms, in no particular order.
+func (r *roomSet) all() iter.Seq[string] {
+	if r.many != nil {
+		return maps.Keys(r.many)
+	}
+	return slices.Values(r.few)
 }
 
 // NewMemoryAdapter returns the in-memory adapter of ns.
@@ -119,13 +208,10 @@ func (a *MemoryAdapter) AddAll(s *Socket, rooms []string) {
 			a.allMu.Unlock()
 			continue
 		}
-		if _, ok := s.memRooms[room]; ok {
+		if s.memRooms.has(room) {
 			continue
 		}
-		if s.memRooms == nil {
-			s.memRooms = make(map[string]struct{}, 1)
-		}
-		s.memRooms[room] = struct{}{}
+		s.memRooms.add(room)
 		sh.mu.Lock()
 		set := sh.rooms[room]
 		if set == nil {
@@ -144,11 +230,9 @@ func (a *MemoryAdapter) Del(s *Socket, room string) {
 	}
 	s.memMu.Lock()
 	defer s.memMu.Unlock()
-	if _, ok := s.memRooms[room]; !ok {
-		return
+	if s.memRooms.del(room) {
+		a.delRoom(s, room)
 	}
-	delete(s.memRooms, room)
-	a.delRoom(s, room)
 }
 
 func (a *MemoryAdapter) delRoom(s *Socket, room string) {
@@ -171,10 +255,10 @@ func (a *MemoryAdapter) DelAll(s *Socket) {
 		return
 	}
 	s.memLeft = true
-	for room := range s.memRooms {
+	for room := range s.memRooms.all() {
 		a.delRoom(s, room)
 	}
-	s.memRooms = nil
+	s.memRooms = roomSet{}
 	if s.memJoined {
 		sh := &a.shards[a.shardOf(s.id)]
 		sh.mu.Lock()
@@ -192,8 +276,8 @@ func (a *MemoryAdapter) DelAll(s *Socket) {
 func (a *MemoryAdapter) SocketRooms(s *Socket) []string {
 	s.memMu.Lock()
 	defer s.memMu.Unlock()
-	rooms := make([]string, 0, 1+len(s.memRooms))
-	for r := range s.memRooms {
+	rooms := make([]string, 0, 1+s.memRooms.len())
+	for r := range s.memRooms.all() {
 		rooms = append(rooms, r)
 	}
 	slices.Sort(rooms)

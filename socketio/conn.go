@@ -41,7 +41,7 @@ type conn struct {
 	sockets []*Socket // joined namespaces, usually one
 	closed  bool      // the session ended
 	reason  string    // why we closed the session ourselves, given to the sockets
-	timer   *time.Timer
+	timer   *time.Timer // the connect timeout, nil once stopped
 }
 
 // task is deferred handler work: the disconnect sequence of a socket.
@@ -58,6 +58,15 @@ func (srv *Server) newConn(sess session) *conn {
 	c.timer = time.AfterFunc(srv.cfg.ConnectTimeout, c.connectTimeout)
 	c.mu.Unlock()
 	return c
+}
+
+// stopTimerLocked stops the connect timeout and lets the timer go: a connection keeps it (and
+// the callback it holds, about 130 bytes) only until its first socket connects.
+func (c *conn) stopTimerLocked() {
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
 }
 
 // enter waits until nobody runs the connection and takes the turn.
@@ -120,7 +129,7 @@ func (c *conn) OnMessage(data []byte, binary bool) {
 func (c *conn) OnClose(reason string, _ error) {
 	c.enter()
 	c.mu.Lock()
-	c.timer.Stop()
+	c.stopTimerLocked()
 	c.closed = true
 	if c.reason != "" {
 		reason = c.reason
@@ -221,7 +230,7 @@ func (c *conn) connect(p *parser.Packet) {
 		return
 	}
 	c.sockets = append(c.sockets, s)
-	c.timer.Stop()
+	c.stopTimerLocked()
 	c.mu.Unlock()
 	// The CONNECT reply goes out before the socket can be targeted by broadcasts, so that
 	// the client sees it first.

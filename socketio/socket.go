@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -41,7 +42,7 @@ type Socket struct {
 	state atomic.Int32
 
 	mu              sync.Mutex
-	handlers        map[string]EventHandler
+	handlers        []eventHandler // searched linearly: sockets have a few handlers, and a map costs ~250 bytes each
 	anyHandlers     []AnyHandler
 	onDisconnecting []func(reason string)
 	onDisconnect    []func(reason string)
@@ -51,9 +52,15 @@ type Socket struct {
 
 	// Room membership as the MemoryAdapter keeps it, guarded by memMu (adapter_memory.go).
 	memMu     sync.Mutex
-	memRooms  map[string]struct{}
+	memRooms  roomSet
 	memJoined bool // in the adapter's socket index (its own id room)
 	memLeft   bool
+}
+
+// eventHandler is the handler of one event.
+type eventHandler struct {
+	event string
+	h     EventHandler
 }
 
 // ackEntry is an acknowledgement the client owes: fn gets its arguments, or ErrDisconnected.
@@ -108,15 +115,31 @@ func (s *Socket) Data() any {
 // On sets the handler of event, replacing any previous one; nil removes it.
 func (s *Socket) On(event string, h EventHandler) {
 	s.mu.Lock()
-	if h == nil {
-		delete(s.handlers, event)
-	} else {
-		if s.handlers == nil {
-			s.handlers = make(map[string]EventHandler)
+	defer s.mu.Unlock()
+	for i := range s.handlers {
+		if s.handlers[i].event != event {
+			continue
 		}
-		s.handlers[event] = h
+		if h != nil {
+			s.handlers[i].h = h
+		} else {
+			s.handlers = slices.Delete(s.handlers, i, i+1)
+		}
+		return
 	}
-	s.mu.Unlock()
+	if h != nil {
+		s.handlers = append(s.handlers, eventHandler{event, h})
+	}
+}
+
+// handlerLocked returns the handler of event, or nil. s.mu is held.
+func (s *Socket) handlerLocked(event string) EventHandler {
+	for _, e := range s.handlers {
+		if e.event == event {
+			return e.h
+		}
+	}
+	return nil
 }
 
 // OnAny adds a handler that sees every event, before the event's own handler.
@@ -336,7 +359,7 @@ func (s *Socket) onEvent(p *parser.Packet) {
 	}
 	s.mu.Lock()
 	anys := s.anyHandlers
-	h := s.handlers[event]
+	h := s.handlerLocked(event)
 	s.mu.Unlock()
 	for _, a := range anys {
 		a(s, event, args, ack)

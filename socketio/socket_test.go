@@ -472,3 +472,26 @@ func TestArgs(t *testing.T) {
 		t.Fatal("NewArgs of an object")
 	}
 }
+
+// TestOnReplacesAndRemoves checks that On replaces an event's handler and that nil removes it,
+// leaving the other events' handlers in place.
+func TestOnReplacesAndRemoves(t *testing.T) {
+	srv := testServer(t, Config{})
+	srv.Of("/").OnConnection(func(s *Socket) {
+		reply := func(tag string) EventHandler {
+			return func(s *Socket, _ Args, _ Ack) { s.Emit("got", tag) }
+		}
+		s.On("a", reply("a1"))
+		s.On("b", reply("b"))
+		s.On("c", reply("c"))
+		s.On("a", reply("a2")) // replaces a1
+		s.On("b", nil)         // removes b
+		s.On("absent", nil)    // removing what is not there changes nothing
+	})
+	cl := newClient(t, srv)
+	cl.connect("/")
+	cl.send(`2["a"]`)
+	cl.send(`2["b"]`)
+	cl.send(`2["c"]`)
+	cl.expect(`2["got","a2"]`, `2["got","c"]`)
+}
