@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -89,6 +90,8 @@ type Handler struct {
 	keyDigest  [sha256.Size]byte
 	namespaces map[string]bool
 	routes     map[string]route
+	tooLarge   *httpError
+	calls      sync.Pool // of *callLog
 }
 
 type route struct {
@@ -96,10 +99,44 @@ type route struct {
 	serve  func(ctx context.Context, w http.ResponseWriter, r *http.Request, log *callLog) (any, error)
 }
 
-// callLog collects what a handler wants in the request's log line.
-type callLog struct{ attrs []slog.Attr }
+// callLog collects what a handler wants in the request's log line. The line is usually not
+// written (an API call logs at info), so the handler records plain values and the attributes
+// are built, the room list joined, only when the line is.
+type callLog struct {
+	event     string
+	target    Target
+	hasTarget bool
+	err       string
+	attrs     []slog.Attr
+}
 
 func (c *callLog) add(attrs ...slog.Attr) { c.attrs = append(c.attrs, attrs...) }
+
+func (c *callLog) setTarget(t Target) { c.target, c.hasTarget = t, true }
+
+// appendAttrs appends the recorded attributes in the order the line has always had them.
+func (c *callLog) appendAttrs(attrs []slog.Attr) []slog.Attr {
+	if c.event != "" {
+		attrs = append(attrs, slog.String("event", c.event))
+	}
+	if c.hasTarget {
+		attrs = append(attrs, slog.String("namespace", c.target.Namespace), slog.String("rooms", brief(c.target.Rooms)))
+		if len(c.target.Except) > 0 {
+			attrs = append(attrs, slog.String("except", brief(c.target.Except)))
+		}
+	}
+	attrs = append(attrs, c.attrs...)
+	if c.err != "" {
+		attrs = append(attrs, slog.String("error", c.err))
+	}
+	return attrs
+}
+
+// reset empties c for the next request, keeping the attribute slice's storage.
+func (c *callLog) reset() {
+	clear(c.attrs)
+	*c = callLog{attrs: c.attrs[:0]}
+}
 
 // New returns the API handler for cfg.
 func New(cfg Config) *Handler {
@@ -112,7 +149,9 @@ func New(cfg Config) *Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	h := &Handler{cfg: cfg, keyDigest: sha256.Sum256([]byte(cfg.Key)), namespaces: map[string]bool{"/": true}}
+	h := &Handler{cfg: cfg, keyDigest: sha256.Sum256([]byte(cfg.Key)), namespaces: map[string]bool{"/": true},
+		tooLarge: &httpError{status: http.StatusRequestEntityTooLarge, message: "request body too large: the limit is " + strconv.FormatInt(cfg.MaxBody, 10) + " bytes"}}
+	h.calls.New = func() any { return new(callLog) }
 	for _, ns := range cfg.Namespaces {
 		h.namespaces[ns] = true
 	}
@@ -134,6 +173,10 @@ func (h *Handler) keyMatches(given string) bool {
 	return h.cfg.Key != "" && subtle.ConstantTimeCompare(d[:], h.keyDigest[:]) == 1
 }
 
+// keyHeader is KeyHeader as net/http stores it, so that reading it needs no canonicalisation.
+const keyHeader = "X-Internal-Key"
+
+// ServeHTTP serves one API request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rt, known := h.routes[r.URL.Path]
@@ -141,7 +184,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !known {
 		name = "unknown"
 	}
-	log := &callLog{}
+	log := h.calls.Get().(*callLog)
 	status, body := h.serve(w, r, rt, known, log)
 	writeJSON(w, status, body)
 
@@ -153,18 +196,22 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if status >= 500 {
 		level = slog.LevelError
 	}
-	attrs := append([]slog.Attr{
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-		slog.Int("status", status),
-		slog.Duration("elapsed", elapsed),
-		slog.String("remote", r.RemoteAddr),
-	}, log.attrs...)
-	h.cfg.Logger.LogAttrs(r.Context(), level, "api call", attrs...)
+	if ctx := r.Context(); h.cfg.Logger.Enabled(ctx, level) {
+		attrs := log.appendAttrs([]slog.Attr{
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", status),
+			slog.Duration("elapsed", elapsed),
+			slog.String("remote", r.RemoteAddr),
+		})
+		h.cfg.Logger.LogAttrs(ctx, level, "api call", attrs...)
+	}
+	log.reset()
+	h.calls.Put(log)
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt route, known bool, log *callLog) (int, any) {
-	if !h.keyMatches(r.Header.Get(KeyHeader)) {
+	if !h.keyMatches(headerValue(r.Header, keyHeader)) {
 		skipBody(w)
 		return http.StatusForbidden, message("Forbidden")
 	}
@@ -182,17 +229,25 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt route, known 
 		var he *httpError
 		switch {
 		case errors.As(err, &he):
-			log.add(slog.String("error", he.message))
+			log.err = he.message
 			return he.status, message(he.message)
 		case errors.Is(err, context.DeadlineExceeded):
-			log.add(slog.String("error", err.Error()))
+			log.err = err.Error()
 			return http.StatusGatewayTimeout, message("timed out waiting for the cluster")
 		default:
-			log.add(slog.String("error", err.Error()))
+			log.err = err.Error()
 			return http.StatusInternalServerError, message("internal error")
 		}
 	}
 	return http.StatusOK, out
+}
+
+// headerValue is Header.Get for a key already in canonical form.
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // skipBody answers without reading the request body. net/http would otherwise read what is
@@ -201,7 +256,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt route, known 
 // the answer.
 func skipBody(w http.ResponseWriter) {
 	w.Header().Set("Connection", "close")
-	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+	setReadDeadline(w, time.Now())
 }
 
 type messageBody struct {
@@ -214,34 +269,60 @@ type successBody struct {
 	Success bool `json:"success"`
 }
 
+// rawJSON is an answer already encoded, newline included.
+type rawJSON []byte
+
+// successJSON is the answer of most requests, encoded once.
+var successJSON = rawJSON(`{"success":true}` + "\n")
+
+// The answers' header values. They are shared by every answer: net/http copies the header
+// map when the status is written and never changes the values in place.
+var (
+	contentTypeJSON = []string{"application/json; charset=utf-8"}
+	cacheNoStore    = []string{"no-store"}
+)
+
 func writeJSON(w http.ResponseWriter, status int, body any) {
-	data, err := json.Marshal(body)
-	if err != nil {
-		status, data = http.StatusInternalServerError, []byte(`{"message":"internal error"}`)
+	var data []byte
+	switch b := body.(type) {
+	case successBody:
+		if b.Success {
+			data = successJSON
+		}
+	case rawJSON:
+		data = b
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+	if data == nil {
+		var err error
+		if data, err = json.Marshal(body); err != nil {
+			status, data = http.StatusInternalServerError, []byte(`{"message":"internal error"}`)
+		}
+		data = append(data, '\n')
+	}
+	hdr := w.Header()
+	hdr["Content-Type"] = contentTypeJSON
+	hdr["Cache-Control"] = cacheNoStore
 	w.WriteHeader(status)
-	_, _ = w.Write(append(data, '\n'))
+	_, _ = w.Write(data)
 }
 
 // namespace reads the optional `namespace` member: "/" when absent, else a served namespace.
-func (h *Handler) namespace(o object) (string, error) {
-	if !o.present("namespace") {
+func (h *Handler) namespace(o *object) (string, error) {
+	if !o.present(mNamespace) {
 		return "/", nil
 	}
-	ns, err := o.str("namespace")
+	ns, err := o.str(mNamespace)
 	if err != nil {
 		return "", err
 	}
 	if !h.namespaces[ns] {
-		return "", badRequest("%s %q is not served", o.name("namespace"), ns)
+		return "", badRequest("%s %q is not served", o.name(mNamespace), ns)
 	}
 	return ns, nil
 }
 
 // target reads namespace, room/rooms and except.
-func (h *Handler) target(o object) (Target, error) {
+func (h *Handler) target(o *object) (Target, error) {
 	var t Target
 	var err error
 	if t.Namespace, err = h.namespace(o); err != nil {
@@ -250,19 +331,12 @@ func (h *Handler) target(o object) (Target, error) {
 	if t.Rooms, err = o.rooms(); err != nil {
 		return t, err
 	}
-	if o.present("except") {
-		if t.Except, err = o.names("except"); err != nil {
+	if o.present(mExcept) {
+		if t.Except, err = o.names(mExcept); err != nil {
 			return t, err
 		}
 	}
 	return t, nil
-}
-
-func logTarget(log *callLog, t Target) {
-	log.add(slog.String("namespace", t.Namespace), slog.String("rooms", brief(t.Rooms)))
-	if len(t.Except) > 0 {
-		log.add(slog.String("except", brief(t.Except)))
-	}
 }
 
 // brief joins names for a log line, keeping it short when a request names many rooms.

@@ -600,11 +600,11 @@ func FuzzParseEmit(f *testing.F) {
 	f.Add([]byte(`{"event":"e","rooms":["a","b"],"except":"c","namespace":"/a","volatile":true}`))
 	f.Add([]byte(`{"emits":[{"event":"e","room":"r"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		o, err := parseObject(data, "")
-		if err != nil {
+		var o object
+		if err := o.parse(data, "", -1); err != nil {
 			return
 		}
-		e, err := h.parseEmit(o)
+		e, err := h.parseEmit(&o, make([]json.RawMessage, 1))
 		if err != nil {
 			var he *httpError
 			if !errors.As(err, &he) || he.status != 400 {

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net/http"
 )
@@ -13,16 +12,20 @@ import (
 // emits then go out in order; the answer lists one result per entry, in the same order, once
 // all acknowledgements are in.
 func (h *Handler) serveBatch(ctx context.Context, w http.ResponseWriter, r *http.Request, log *callLog) (any, error) {
-	body, err := readBody(w, r, h.cfg.MaxBody, h.cfg.BodyTimeout)
+	body, err := h.readBody(w, r)
 	if err != nil {
 		return nil, err
 	}
-	o, err := parseObject(body, "")
-	if err != nil {
+	var o object
+	if err := o.parse(body, "", -1); err != nil {
 		return nil, err
 	}
 	var entries []json.RawMessage
-	if !o.present("emits") || json.Unmarshal(o.members["emits"], &entries) != nil {
+	ok := false
+	if o.present(mEmits) {
+		entries, ok = parseArray(o.vals[mEmits])
+	}
+	if !ok {
 		return nil, badRequest("emits must be an array of emits")
 	}
 	if len(entries) == 0 {
@@ -32,39 +35,74 @@ func (h *Handler) serveBatch(ctx context.Context, w http.ResponseWriter, r *http
 		return nil, badRequest("emits holds %d entries, more than %d", len(entries), MaxBatch)
 	}
 	emits := make([]emitRequest, len(entries))
+	args := make([]json.RawMessage, len(entries))
+	var eo object
 	for i, raw := range entries {
-		eo, err := parseObject(raw, fmt.Sprintf("emits[%d].", i))
-		if err != nil {
+		if err := eo.parse(raw, "emits", i); err != nil {
 			return nil, err
 		}
-		if emits[i], err = h.parseEmit(eo); err != nil {
+		if emits[i], err = h.parseEmit(&eo, args[i:i+1]); err != nil {
 			return nil, err
 		}
 	}
 	log.add(slog.Int("emits", len(emits)))
 	h.observeEmits(RouteEmitBatch, len(emits))
-	pending := make([]<-chan emitResult, len(emits))
-	for i, e := range emits {
-		pending[i] = h.start(ctx, e)
+	// Emits without ack are done when sent; those with ack are collected afterwards.
+	results := make([]emitResult, len(emits))
+	type ackWait struct {
+		i    int
+		done <-chan emitResult
 	}
-	results := make([]any, len(emits))
-	all := true
-	for i, p := range pending {
-		var res emitResult
+	var pending []ackWait
+	for i := range emits {
+		if emits[i].ackTimeout == 0 {
+			results[i] = h.emit(ctx, &emits[i])
+		} else {
+			pending = append(pending, ackWait{i, h.startAck(ctx, &emits[i])})
+		}
+	}
+	for _, p := range pending {
 		select {
-		case res = <-p:
+		case results[p.i] = <-p.done:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
-		if res.Success {
-			results[i] = ackBody(res)
-		} else {
-			all = false
-			results[i] = emitResult{Message: res.Message}
-		}
 	}
-	return struct {
-		Success bool  `json:"success"`
-		Results []any `json:"results"`
-	}{all, results}, nil
+	return batchBody(results)
+}
+
+// batchBody encodes {"success":...,"results":[...]}; plain successes, most entries, are
+// written without encoding/json.
+func batchBody(results []emitResult) (rawJSON, error) {
+	all := true
+	for i := range results {
+		all = all && results[i].Success
+	}
+	out := make([]byte, 0, 32+len(results)*len(`{"success":true},`))
+	if all {
+		out = append(out, `{"success":true,"results":[`...)
+	} else {
+		out = append(out, `{"success":false,"results":[`...)
+	}
+	for i, res := range results {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		var entry any
+		switch {
+		case res.Success && res.TimedOut == nil:
+			out = append(out, successJSON[:len(successJSON)-1]...)
+			continue
+		case res.Success:
+			entry = ackBody(res)
+		default:
+			entry = emitResult{Message: res.Message}
+		}
+		data, err := json.Marshal(entry)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, data...)
+	}
+	return append(out, "]}\n"...), nil
 }

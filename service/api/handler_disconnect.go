@@ -10,23 +10,23 @@ import (
 // from the namespace, on every node. Clients see "io server disconnect" and do not reconnect
 // on their own; with close: true the underlying connection is closed as well.
 func (h *Handler) serveDisconnect(ctx context.Context, w http.ResponseWriter, r *http.Request, log *callLog) (any, error) {
-	body, err := readBody(w, r, h.cfg.MaxBody, h.cfg.BodyTimeout)
+	body, err := h.readBody(w, r)
 	if err != nil {
 		return nil, err
 	}
-	o, err := parseObject(body, "")
+	var o object
+	if err := o.parse(body, "", -1); err != nil {
+		return nil, err
+	}
+	t, err := h.target(&o)
 	if err != nil {
 		return nil, err
 	}
-	t, err := h.target(o)
+	closeConn, err := o.boolean(mClose)
 	if err != nil {
 		return nil, err
 	}
-	closeConn, err := o.boolean("close")
-	if err != nil {
-		return nil, err
-	}
-	logTarget(log, t)
+	log.setTarget(t)
 	log.add(slog.Bool("close", closeConn))
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()

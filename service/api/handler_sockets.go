@@ -26,7 +26,7 @@ func (h *Handler) serveSockets(ctx context.Context, w http.ResponseWriter, r *ht
 		return nil, badRequest("room is required (query parameter)")
 	}
 	t.Rooms = dedupe(t.Rooms)
-	logTarget(log, t)
+	log.setTarget(t)
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
 	sockets, err := h.cfg.Hub.Sockets(ctx, t)
