@@ -68,6 +68,12 @@ func metrics() []metric {
 			}
 			return r.Idle.ServerCPUUSPerConnS, true
 		}},
+		{name: "idle: server RSS per connection (end of the idle window)", unit: "KiB", higher: false, get: func(r *load.Result) (float64, bool) {
+			if r.Idle == nil {
+				return 0, false
+			}
+			return r.Idle.KiBPerConn, r.Idle.KiBPerConn > 0
+		}},
 		{name: "idle: pings answered", unit: "", higher: true, get: func(r *load.Result) (float64, bool) {
 			if r.Idle == nil {
 				return 0, false

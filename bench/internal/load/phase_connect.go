@@ -134,6 +134,9 @@ func (r *runner) idlePhase(ctx context.Context) error {
 			idle.ServerCPUUSPerConnS = round(cpu/wall/float64(st1.Connected)*1e6, 3)
 		}
 	}
+	if st1.Connected > 0 && len(cfg.PIDs) > 0 && r.res.Connect.RSSBeforeKiB > 0 {
+		idle.KiBPerConn = round(float64(after.server.RSSKiB-r.res.Connect.RSSBeforeKiB)/float64(st1.Connected), 2)
+	}
 	r.res.Idle = idle
 	return nil
 }

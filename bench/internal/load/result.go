@@ -56,6 +56,10 @@ type IdleResult struct {
 	ServerCPUUSPerConnS float64 `json:"server_cpu_us_per_conn_s"`
 	// Pings counts the pings the clients answered in the window.
 	Pings int64 `json:"pings"`
+	// KiBPerConn is the server's RSS at the end of the window, less its RSS before the connect
+	// phase, per connection: the steady state, once the garbage of the connect storm has been
+	// collected and returned (connect.kib_per_conn is read right after the storm).
+	KiBPerConn float64 `json:"kib_per_conn"`
 }
 
 // PhaseResult is one emit phase.
