@@ -197,10 +197,7 @@ func measureIdleMemory(tb testing.TB, mode ReadMode, n int) memDelta {
 	defer hs.Close()
 	defer func() {
 		for srv.SessionCount() > 0 {
-			srv.sessions.Range(func(_, v any) bool {
-				v.(*Session).terminate(ReasonServerShutdown, nil, msgClose, false)
-				return true
-			})
+			srv.sessions.each(func(s *Session) { s.terminate(ReasonServerShutdown, nil, msgClose, false) })
 		}
 	}()
 
@@ -374,10 +371,7 @@ func benchmarkBroadcastLoopback(b *testing.B, cfg Config, n, burst int) {
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 	defer func() {
-		srv.sessions.Range(func(_, v any) bool {
-			v.(*Session).terminate(ReasonServerShutdown, nil, msgClose, false)
-			return true
-		})
+		srv.sessions.each(func(s *Session) { s.terminate(ReasonServerShutdown, nil, msgClose, false) })
 	}()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestIdleClientsHelper$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "ENGINEIO_IDLE_CLIENTS="+hs.Listener.Addr().String()+","+strconv.Itoa(n), "ENGINEIO_CLIENTS_READ=1")
@@ -394,7 +388,7 @@ func benchmarkBroadcastLoopback(b *testing.B, cfg Config, n, burst int) {
 		b.Fatalf("client process: %q %v", line, err)
 	}
 	var sessions []*Session
-	srv.sessions.Range(func(_, v any) bool { sessions = append(sessions, v.(*Session)); return true })
+	srv.sessions.each(func(s *Session) { sessions = append(sessions, s) })
 	if len(sessions) != n {
 		b.Fatalf("%d sessions, want %d", len(sessions), n)
 	}

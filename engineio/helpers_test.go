@@ -349,11 +349,11 @@ func eventually(t testing.TB, what string, cond func() bool) {
 // session returns the server-side session of sid.
 func (ts *testServer) session(t testing.TB, sid string) *Session {
 	t.Helper()
-	v, ok := ts.sessions.Load(sid)
+	s, ok := ts.sessions.load(sid)
 	if !ok {
 		t.Fatalf("no session %s", sid)
 	}
-	return v.(*Session)
+	return s
 }
 
 func (s *Session) getPending() bool {

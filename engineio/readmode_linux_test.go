@@ -59,8 +59,11 @@ func TestWebSocketSlowHandlerPausesReading(t *testing.T) {
 	parseOpen(t, slow.readText())
 	const n, size = 400, 8 << 10 // 3.2 MB: more than the pause threshold and the socket buffers
 	go slow.conn.Write(bigFlood(n, size))
-	var s *Session
-	srv.sessions.Range(func(_, v any) bool { s = v.(*Session); return false })
+	ss := srv.Sessions()
+	if len(ss) != 1 {
+		t.Fatalf("%d sessions, want 1", len(ss))
+	}
+	s := ss[0]
 	in := s.ws.in
 	eventually(t, "the slow connection to be paused", func() bool {
 		in.mu.Lock()

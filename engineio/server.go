@@ -16,7 +16,7 @@ type Server struct {
 	cfg  Config
 	cors *corsPolicy
 
-	sessions sync.Map // sid -> *Session
+	sessions *sessionTable
 	count    atomic.Int64
 
 	pollers pollerGroup // ReadPoller: the pollers of the websocket connections
@@ -34,7 +34,7 @@ func NewServer(cfg Config) *Server {
 		panic("engineio: Config.OnOpen is required")
 	}
 	cfg = cfg.withDefaults()
-	return &Server{cfg: cfg, cors: newCORSPolicy(cfg.CORS), drained: make(chan struct{}), wheel: newWheel(&cfg)}
+	return &Server{cfg: cfg, cors: newCORSPolicy(cfg.CORS), sessions: newSessionTable(), drained: make(chan struct{}), wheel: newWheel(&cfg)}
 }
 
 // ServeHTTP answers the Engine.IO requests: handshakes, polling GETs and POSTs, and websocket
@@ -62,12 +62,11 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sid := q.Get("sid"); sid != "" {
-		v, ok := srv.sessions.Load(sid)
+		s, ok := srv.sessions.load(sid)
 		if !ok {
 			fail(w, CodeUnknownSid, "")
 			return
 		}
-		s := v.(*Session)
 		if s.pongOverdue() {
 			fail(w, CodeUnknownSid, "")
 			return
@@ -152,7 +151,7 @@ func invalidHeaderValue(v string) bool {
 // register adds a new session; it returns false when the server is shutting down.
 func (srv *Server) register(s *Session) {
 	srv.count.Add(1)
-	srv.sessions.Store(s.id, s)
+	srv.sessions.store(s)
 }
 
 // lingerTime is how long the sid of a session closed by the client still answers one GET.
@@ -162,8 +161,8 @@ const lingerTime = time.Second
 // no longer counts.
 func (srv *Server) remove(s *Session, linger bool) {
 	if linger {
-		time.AfterFunc(lingerTime, func() { srv.sessions.CompareAndDelete(s.id, s) })
-	} else if !srv.sessions.CompareAndDelete(s.id, s) {
+		time.AfterFunc(lingerTime, func() { srv.sessions.compareAndDelete(s) })
+	} else if !srv.sessions.compareAndDelete(s) {
 		return
 	}
 	if srv.count.Add(-1) == 0 && srv.shuttingDown.Load() {
@@ -180,10 +179,7 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	if !srv.shuttingDown.CompareAndSwap(false, true) {
 		return ErrServerClosed
 	}
-	srv.sessions.Range(func(_, v any) bool {
-		v.(*Session).closeGracefully(ReasonServerShutdown)
-		return true
-	})
+	srv.sessions.each(func(s *Session) { s.closeGracefully(ReasonServerShutdown) })
 	if srv.count.Load() == 0 {
 		return nil
 	}
@@ -191,10 +187,7 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	case <-srv.drained:
 		return nil
 	case <-ctx.Done():
-		srv.sessions.Range(func(_, v any) bool {
-			v.(*Session).terminate(ReasonServerShutdown, nil, msgClose, false)
-			return true
-		})
+		srv.sessions.each(func(s *Session) { s.terminate(ReasonServerShutdown, nil, msgClose, false) })
 		return ctx.Err()
 	}
 }
@@ -213,7 +206,6 @@ func (srv *Server) newSession(r *http.Request, transport string, ws *wsConn) *Se
 		websocket: transport == TransportWebSocket,
 		ws:        ws,
 	}
-	s.flushFn = s.flushWebSocket
 	if !s.websocket {
 		s.pollWake = make(chan struct{}, 1)
 	}

@@ -6,9 +6,6 @@ package engineio
 // closes them all at once instead.
 func (srv *Server) Sessions() []*Session {
 	out := make([]*Session, 0, srv.count.Load())
-	srv.sessions.Range(func(_, v any) bool {
-		out = append(out, v.(*Session))
-		return true
-	})
+	srv.sessions.each(func(s *Session) { out = append(out, s) })
 	return out
 }

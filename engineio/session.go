@@ -24,7 +24,9 @@ type Session struct {
 	id      string
 	hs      *HandshakeInfo
 	handler SessionHandler
-	flushFn func() // s.flushWebSocket bound once, so that starting a writer goroutine allocates nothing
+	// flushFn is s.flushWebSocket, bound (under mu) the first time a writer goroutine starts,
+	// so that starting one allocates nothing; sessions written by the pool never bind it.
+	flushFn func()
 
 	// mu guards what follows, up to recvMu, and the small fields at the end marked so.
 	mu          sync.Mutex
@@ -130,6 +132,9 @@ func (s *Session) kickLocked() {
 			if rawWrites && s.ws.rc != nil {
 				s.srv.writers.push(s)
 			} else {
+				if s.flushFn == nil {
+					s.flushFn = s.flushWebSocket
+				}
 				go s.flushFn()
 			}
 		}

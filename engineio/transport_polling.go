@@ -37,7 +37,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		s.lingering = false
 		s.mu.Unlock()
 		if lingering {
-			s.srv.sessions.CompareAndDelete(s.id, s)
+			s.srv.sessions.compareAndDelete(s)
 			writePayload(w, nil, msgNoop)
 			return
 		}

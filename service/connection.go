@@ -99,13 +99,18 @@ func (s *Service) onConnect(ns *socketio.Namespace, h *nsHandlers, sock *socketi
 	sock.OnAny(h.onAny)
 	sock.On("join_order", h.joinOrder)
 	sock.On("leave_order", h.leaveOrder)
-	sock.OnDisconnect(func(reason string) {
-		s.metrics.Disconnected(name, reason)
-		if reason == socketio.ReasonWriteQueueFull {
-			s.metrics.WriteQueueDrop(metrics.DropSessionClosed)
-		}
-		s.log.Info("disconnect", "namespace", name, "socket", sock.ID(), "user", d.UserID, "reason", reason)
-	})
+	sock.OnDisconnect(func(reason string) { s.onDisconnect(sock, reason) })
+}
+
+// onDisconnect is separate from onConnect so that the closure each socket keeps holds two
+// pointers rather than everything onConnect has at hand.
+func (s *Service) onDisconnect(sock *socketio.Socket, reason string) {
+	name := sock.Namespace().Name()
+	s.metrics.Disconnected(name, reason)
+	if reason == socketio.ReasonWriteQueueFull {
+		s.metrics.WriteQueueDrop(metrics.DropSessionClosed)
+	}
+	s.log.Info("disconnect", "namespace", name, "socket", sock.ID(), "user", sock.Data().(*socketData).UserID, "reason", reason)
 }
 
 // orderResult is the acknowledgement of join_order and leave_order, as the reference sends it.

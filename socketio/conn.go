@@ -35,12 +35,12 @@ type conn struct {
 	dec  parser.Decoder // used by the session's message path only
 
 	mu      sync.Mutex
-	idle    sync.Cond // signalled when running turns false
+	idle    *sync.Cond // signalled when running turns false; made by the first enter that waits
 	running bool
 	pending []task
-	sockets []*Socket // joined namespaces, usually one
-	closed  bool      // the session ended
-	reason  string    // why we closed the session ourselves, given to the sockets
+	sockets []*Socket   // joined namespaces, usually one
+	closed  bool        // the session ended
+	reason  string      // why we closed the session ourselves, given to the sockets
 	timer   *time.Timer // the connect timeout, nil once stopped
 }
 
@@ -52,7 +52,6 @@ type task struct {
 
 func (srv *Server) newConn(sess session) *conn {
 	c := &conn{srv: srv, sess: sess}
-	c.idle.L = &c.mu
 	c.dec.MaxAttachments = srv.cfg.MaxAttachments
 	c.mu.Lock() // the timer may fire before the assignment is seen otherwise
 	c.timer = time.AfterFunc(srv.cfg.ConnectTimeout, c.connectTimeout)
@@ -73,6 +72,11 @@ func (c *conn) stopTimerLocked() {
 func (c *conn) enter() {
 	c.mu.Lock()
 	for c.running {
+		// Waiting is rare (a disconnect from another goroutine meeting the message path),
+		// so connections do not carry a condition variable (56 bytes) until they need one.
+		if c.idle == nil {
+			c.idle = sync.NewCond(&c.mu)
+		}
 		c.idle.Wait()
 	}
 	c.running = true
@@ -92,7 +96,9 @@ func (c *conn) leave() {
 	}
 	c.pending = nil
 	c.running = false
-	c.idle.Broadcast()
+	if c.idle != nil {
+		c.idle.Broadcast()
+	}
 	c.mu.Unlock()
 }
 

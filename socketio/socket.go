@@ -40,21 +40,23 @@ type Socket struct {
 	conn  *conn
 	hs    *Handshake
 	state atomic.Int32
+	// Room membership flags, guarded by memMu; here rather than with memRooms so that they
+	// share state's word (an idle server holds one Socket per client: every word counts).
+	memJoined bool // in the adapter's socket index (its own id room)
+	memLeft   bool
 
 	mu              sync.Mutex
+	ackSweepAt      int32          // len(acks) at which expired entries are swept; beside mu, in its word
 	handlers        []eventHandler // searched linearly: sockets have a few handlers, and a map costs ~250 bytes each
 	anyHandlers     []AnyHandler
 	onDisconnecting []func(reason string)
 	onDisconnect    []func(reason string)
 	acks            map[int64]ackEntry // acknowledgements the client owes
-	ackSweepAt      int                // len(acks) at which expired entries are swept
 	data            any
 
 	// Room membership as the MemoryAdapter keeps it, guarded by memMu (adapter_memory.go).
-	memMu     sync.Mutex
-	memRooms  roomSet
-	memJoined bool // in the adapter's socket index (its own id room)
-	memLeft   bool
+	memMu    sync.Mutex
+	memRooms roomSet
 }
 
 // eventHandler is the handler of one event.
@@ -236,7 +238,7 @@ func (s *Socket) addAck(id int64, ctx context.Context, fn func(Args, error)) boo
 		s.acks = make(map[int64]ackEntry)
 		s.ackSweepAt = 16
 	}
-	if len(s.acks) >= s.ackSweepAt {
+	if len(s.acks) >= int(s.ackSweepAt) {
 		// Clients may never answer; entries whose waiter gave up are dropped here, so the
 		// map stays proportional to the acknowledgements still awaited.
 		for k, e := range s.acks {
@@ -244,7 +246,7 @@ func (s *Socket) addAck(id int64, ctx context.Context, fn func(Args, error)) boo
 				delete(s.acks, k)
 			}
 		}
-		s.ackSweepAt = max(16, 2*len(s.acks))
+		s.ackSweepAt = int32(max(16, 2*len(s.acks)))
 	}
 	s.acks[id] = ackEntry{ctx: ctx, fn: fn}
 	return true
