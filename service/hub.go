@@ -22,7 +22,11 @@ type hub struct {
 }
 
 func (h *hub) operator(t api.Target) socketio.BroadcastOperator {
-	return h.io.Of(t.Namespace).To(t.Rooms...).Except(t.Except...)
+	op := h.io.Of(t.Namespace).To(t.Rooms...)
+	if len(t.Except) > 0 {
+		op = op.Except(t.Except...)
+	}
+	return op
 }
 
 func values(args []json.RawMessage) []any {
@@ -63,6 +67,14 @@ func (h *hub) Emit(_ context.Context, t api.Target, event string, args []json.Ra
 		op = op.Volatile()
 	}
 	h.logOut(t, event, args, volatile, 0)
+	// An API emit has one argument or none: passed as such, the variadic slice stays on the
+	// stack, where values would allocate it.
+	switch len(args) {
+	case 0:
+		return op.Emit(event)
+	case 1:
+		return op.Emit(event, args[0])
+	}
 	return op.Emit(event, values(args)...)
 }
 

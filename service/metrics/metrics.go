@@ -52,6 +52,18 @@ type Metrics struct {
 	adapter       atomic.Pointer[func() AdapterStats]
 	drops         *prometheus.CounterVec
 	draining      prometheus.Gauge
+
+	// Children of the vectors the emit path updates, cached (see children).
+	eventsOutBy   *children[string, prometheus.Counter]
+	apiRoutes     *children[string, *apiRoute]
+	dropsVolatile prometheus.Counter
+}
+
+// apiRoute holds the children of the API metrics for one route.
+type apiRoute struct {
+	duration prometheus.Observer
+	emits    prometheus.Counter
+	codes    *children[int, prometheus.Counter]
 }
 
 // Reasons of realtime_connect_errors_total.
@@ -152,8 +164,18 @@ func New() *Metrics {
 	)
 	// Series that exist from the start read 0 instead of being absent until the first event.
 	m.connections.WithLabelValues("/")
-	m.drops.WithLabelValues(DropVolatile)
+	m.dropsVolatile = m.drops.WithLabelValues(DropVolatile)
 	m.drops.WithLabelValues(DropSessionClosed)
+	m.eventsOutBy = newChildren(func(ns string) prometheus.Counter { return m.eventsOut.WithLabelValues(ns) })
+	m.apiRoutes = newChildren(func(route string) *apiRoute {
+		return &apiRoute{
+			duration: m.apiDuration.WithLabelValues(route),
+			emits:    m.apiEmits.WithLabelValues(route),
+			codes: newChildren(func(code int) prometheus.Counter {
+				return m.apiRequests.WithLabelValues(route, strconv.Itoa(code))
+			}),
+		}
+	})
 	return m
 }
 
@@ -208,7 +230,7 @@ func (m *Metrics) EventSent(namespace string, recipients int) {
 	if m == nil {
 		return
 	}
-	m.eventsOut.WithLabelValues(namespace).Inc()
+	m.eventsOutBy.get(namespace).Inc()
 	if recipients >= 0 {
 		m.fanout.Observe(float64(recipients))
 	}
@@ -219,8 +241,9 @@ func (m *Metrics) APIRequest(route string, status int, elapsed time.Duration) {
 	if m == nil {
 		return
 	}
-	m.apiRequests.WithLabelValues(route, strconv.Itoa(status)).Inc()
-	m.apiDuration.WithLabelValues(route).Observe(elapsed.Seconds())
+	r := m.apiRoutes.get(route)
+	r.codes.get(status).Inc()
+	r.duration.Observe(elapsed.Seconds())
 }
 
 // APIEmits records n emits performed through route.
@@ -228,7 +251,7 @@ func (m *Metrics) APIEmits(route string, n int) {
 	if m == nil {
 		return
 	}
-	m.apiEmits.WithLabelValues(route).Add(float64(n))
+	m.apiRoutes.get(route).emits.Add(float64(n))
 }
 
 // AdapterStats are the cluster adapter's counters since start.
@@ -261,7 +284,7 @@ func (m *Metrics) Delivered(recipients, volatileSkipped int) {
 	}
 	m.fanout.Observe(float64(recipients))
 	if volatileSkipped > 0 {
-		m.drops.WithLabelValues(DropVolatile).Add(float64(volatileSkipped))
+		m.dropsVolatile.Add(float64(volatileSkipped))
 	}
 }
 

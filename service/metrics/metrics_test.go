@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"strings"
@@ -88,4 +89,50 @@ func TestNilRecordsNothing(t *testing.T) {
 	m.Delivered(1, 1)
 	m.WriteQueueDrop(DropVolatile)
 	m.SetDraining(false)
+}
+
+// TestCachedChildrenConcurrently records from many goroutines at once, new label values
+// included, so that the cached children are created while others read them.
+func TestCachedChildrenConcurrently(t *testing.T) {
+	m := New()
+	const workers, each = 8, 200
+	routes := []string{"/api/v1/internal/emit", "/api/v1/internal/emit/batch", "unknown"}
+	done := make(chan struct{})
+	for w := range workers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range each {
+				route := routes[(w+i)%len(routes)]
+				m.APIRequest(route, 200+(i%2)*204, time.Millisecond)
+				m.APIEmits(route, 1)
+				m.EventSent([]string{"/", "/orders"}[i%2], -1)
+			}
+		}()
+	}
+	for range workers {
+		<-done
+	}
+	out := scrape(t, m)
+	total := 0
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "realtime_api_requests_total{") {
+			var n int
+			if _, err := fmt.Sscanf(line[strings.LastIndexByte(line, ' ')+1:], "%d", &n); err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			total += n
+		}
+	}
+	if total != workers*each {
+		t.Errorf("realtime_api_requests_total sums to %d, want %d", total, workers*each)
+	}
+	for _, want := range []string{
+		`realtime_api_requests_total{code="404",route="unknown"}`,
+		fmt.Sprintf(`realtime_events_sent_total{namespace="/"} %d`, workers*each/2),
+		fmt.Sprintf(`realtime_events_sent_total{namespace="/orders"} %d`, workers*each/2),
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %s", want)
+		}
+	}
 }
