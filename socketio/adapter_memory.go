@@ -33,7 +33,10 @@ type MemoryAdapter struct {
 	seed maphash.Seed
 
 	allMu sync.RWMutex
-	all   socketSet // every socket that joined its own room, for broadcasts to everyone
+	// all holds every socket that joined its own room, for broadcasts to everyone. Each
+	// socket knows its position (Socket.memAllPos), so that it needs no index map: with one
+	// entry per client, that map cost about 40 bytes per client.
+	all []*Socket
 
 	shards [roomShards]roomShard
 }
@@ -204,7 +207,8 @@ func (a *MemoryAdapter) AddAll(s *Socket, rooms []string) {
 			sh.ids[room] = s
 			sh.mu.Unlock()
 			a.allMu.Lock()
-			a.all.add(s)
+			s.memAllPos = int32(len(a.all))
+			a.all = append(a.all, s)
 			a.allMu.Unlock()
 			continue
 		}
@@ -267,7 +271,13 @@ func (a *MemoryAdapter) DelAll(s *Socket) {
 		}
 		sh.mu.Unlock()
 		a.allMu.Lock()
-		a.all.remove(s)
+		i, last := s.memAllPos, int32(len(a.all)-1)
+		if i != last {
+			a.all[i] = a.all[last]
+			a.all[i].memAllPos = i
+		}
+		a.all[last] = nil
+		a.all = a.all[:last]
 		a.allMu.Unlock()
 	}
 }
@@ -352,7 +362,7 @@ func (a *MemoryAdapter) apply(opts *BroadcastOptions, fn func(*Socket)) {
 	a.fill(es)
 
 	if everyone {
-		for _, s := range a.all.list {
+		for _, s := range a.all {
 			if !excluded(s, es) {
 				fn(s)
 			}

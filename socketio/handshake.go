@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -30,11 +29,9 @@ type Handshake struct {
 	// Auth is the auth object of the CONNECT packet, {} when the client sent none.
 	Auth json.RawMessage
 
-	// The request's headers and query: those of the session's compact HandshakeInfo for a
-	// socket of this server, maps for one described by another server (UnmarshalJSON).
-	info    *engineio.HandshakeInfo
-	headers http.Header
-	query   url.Values
+	// info holds the request's headers and query in their compact form: the session's for
+	// a socket of this server, one made up by UnmarshalJSON for a socket of another.
+	info *engineio.HandshakeInfo
 }
 
 func newHandshake(info *engineio.HandshakeInfo, auth json.RawMessage) *Handshake {
@@ -59,44 +56,36 @@ func newHandshake(info *engineio.HandshakeInfo, auth json.RawMessage) *Handshake
 // the caller: it is built on each call, since sockets keep their headers in a compact form;
 // HeaderValue reads one header without building it.
 func (h *Handshake) Headers() http.Header {
-	if h.info != nil {
-		return h.info.Header()
+	if h.info == nil {
+		return http.Header{}
 	}
-	hdr := make(http.Header, len(h.headers))
-	for k, v := range h.headers {
-		hdr[k] = slices.Clone(v)
-	}
-	return hdr
+	return h.info.Header()
 }
 
 // HeaderValue returns the first value of a request header, or "", as http.Header.Get does.
 func (h *Handshake) HeaderValue(key string) string {
-	if h.info != nil {
-		return h.info.HeaderValue(key)
+	if h.info == nil {
+		return ""
 	}
-	return h.headers.Get(key)
+	return h.info.HeaderValue(key)
 }
 
 // Query returns the query parameters of that request (EIO, transport, t, and the client's
 // own). Like Headers, the map is built on each call and belongs to the caller; QueryValue
 // reads one parameter without building it.
 func (h *Handshake) Query() url.Values {
-	if h.info != nil {
-		return h.info.Query()
+	if h.info == nil {
+		return url.Values{}
 	}
-	q := make(url.Values, len(h.query))
-	for k, v := range h.query {
-		q[k] = slices.Clone(v)
-	}
-	return q
+	return h.info.Query()
 }
 
 // QueryValue returns the first value of a query parameter, or "", as url.Values.Get does.
 func (h *Handshake) QueryValue(key string) string {
-	if h.info != nil {
-		return h.info.QueryValue(key)
+	if h.info == nil {
+		return ""
 	}
-	return h.query.Get(key)
+	return h.info.QueryValue(key)
 }
 
 // handshakeJSON is the wire form of Handshake.
@@ -160,21 +149,25 @@ func (h *Handshake) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
+	headers := make(http.Header, len(j.Headers))
+	for k, v := range j.Headers {
+		headers[http.CanonicalHeaderKey(k)] = stringList(v)
+	}
+	query := make(url.Values, len(j.Query))
+	for k, v := range j.Query {
+		query[k] = stringList(v)
+	}
+	t := time.UnixMilli(j.Issued)
+	// The compact form is made from a request that carries just the headers and the query.
+	r := &http.Request{Header: headers, RequestURI: "?" + query.Encode()}
 	*h = Handshake{
-		headers: make(http.Header, len(j.Headers)),
-		query:   make(url.Values, len(j.Query)),
 		Address: j.Address,
-		Time:    time.UnixMilli(j.Issued),
+		Time:    t,
 		Secure:  j.Secure,
 		XDomain: j.XDomain,
 		URL:     j.URL,
 		Auth:    j.Auth,
-	}
-	for k, v := range j.Headers {
-		h.headers[http.CanonicalHeaderKey(k)] = stringList(v)
-	}
-	for k, v := range j.Query {
-		h.query[k] = stringList(v)
+		info:    engineio.NewHandshakeInfo(r, t),
 	}
 	return nil
 }

@@ -45,14 +45,14 @@ type Socket struct {
 	memJoined bool // in the adapter's socket index (its own id room)
 	memLeft   bool
 
-	mu              sync.Mutex
-	ackSweepAt      int32          // len(acks) at which expired entries are swept; beside mu, in its word
-	handlers        []eventHandler // searched linearly: sockets have a few handlers, and a map costs ~250 bytes each
-	anyHandlers     []AnyHandler
-	onDisconnecting []func(reason string)
-	onDisconnect    []func(reason string)
-	acks            map[int64]ackEntry // acknowledgements the client owes
-	data            any
+	mu           sync.Mutex
+	ackSweepAt   int32          // len(acks) at which expired entries are swept; beside mu, in its word
+	memAllPos    int32          // position in MemoryAdapter.all, guarded by its allMu; in the same word
+	handlers     []eventHandler // searched linearly: sockets have a few handlers, and a map costs ~250 bytes each
+	anyHandlers  []AnyHandler
+	onDisconnect []disconnectHandler // OnDisconnecting's and OnDisconnect's, in one list: most sockets have one
+	acks         map[int64]ackEntry  // acknowledgements the client owes
+	data         any
 
 	// Room membership as the MemoryAdapter keeps it, guarded by memMu (adapter_memory.go).
 	memMu    sync.Mutex
@@ -63,6 +63,12 @@ type Socket struct {
 type eventHandler struct {
 	event string
 	h     EventHandler
+}
+
+// disconnectHandler is a handler of OnDisconnecting (early) or OnDisconnect.
+type disconnectHandler struct {
+	fn    func(reason string)
+	early bool
 }
 
 // ackEntry is an acknowledgement the client owes: fn gets its arguments, or ErrDisconnected.
@@ -155,7 +161,7 @@ func (s *Socket) OnAny(h AnyHandler) {
 // still in its rooms.
 func (s *Socket) OnDisconnecting(h func(reason string)) {
 	s.mu.Lock()
-	s.onDisconnecting = append(s.onDisconnecting, h)
+	s.onDisconnect = append(s.onDisconnect, disconnectHandler{fn: h, early: true})
 	s.mu.Unlock()
 }
 
@@ -163,7 +169,7 @@ func (s *Socket) OnDisconnecting(h func(reason string)) {
 // handler to run for the socket. reason is one of the Reason constants.
 func (s *Socket) OnDisconnect(h func(reason string)) {
 	s.mu.Lock()
-	s.onDisconnect = append(s.onDisconnect, h)
+	s.onDisconnect = append(s.onDisconnect, disconnectHandler{fn: h})
 	s.mu.Unlock()
 }
 
@@ -417,10 +423,12 @@ func (s *Socket) onAck(p *parser.Packet) {
 // handler path.
 func (s *Socket) finishClose(reason string) {
 	s.mu.Lock()
-	before := s.onDisconnecting
+	before := s.onDisconnect
 	s.mu.Unlock()
 	for _, h := range before {
-		h(reason)
+		if h.early {
+			h.fn(reason)
+		}
 	}
 	s.ns.adapter.DelAll(s)
 	s.conn.removeSocket(s)
@@ -435,7 +443,9 @@ func (s *Socket) finishClose(reason string) {
 		e.fn(Args{}, ErrDisconnected)
 	}
 	for _, h := range after {
-		h(reason)
+		if !h.early {
+			h.fn(reason)
+		}
 	}
 }
 

@@ -451,6 +451,10 @@ func TestHandshakeJSON(t *testing.T) {
 		back.QueryValue("EIO") != "4" || !back.XDomain {
 		t.Errorf("round trip %+v", back)
 	}
+	var zero Handshake // e.g. a remote socket described without a handshake
+	if zero.Headers() == nil || len(zero.Headers()) != 0 || zero.Query() == nil || zero.HeaderValue("Origin") != "" || zero.QueryValue("EIO") != "" {
+		t.Errorf("zero handshake: headers %v, query %v", zero.Headers(), zero.Query())
+	}
 }
 
 func TestArgs(t *testing.T) {
