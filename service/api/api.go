@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -282,6 +283,27 @@ var (
 	cacheNoStore    = []string{"no-store"}
 )
 
+// dateCache holds the Date header of the current second. net/http formats the date anew for
+// every answer that has none; the API answers many times a second.
+type dateCache struct{ cur atomic.Pointer[dateValue] }
+
+type dateValue struct {
+	unix int64
+	v    []string
+}
+
+var dates dateCache
+
+func (c *dateCache) now() []string {
+	t := time.Now()
+	if d := c.cur.Load(); d != nil && d.unix == t.Unix() {
+		return d.v
+	}
+	d := &dateValue{unix: t.Unix(), v: []string{t.UTC().Format(http.TimeFormat)}}
+	c.cur.Store(d)
+	return d.v
+}
+
 func writeJSON(w http.ResponseWriter, status int, body any) {
 	var data []byte
 	switch b := body.(type) {
@@ -302,6 +324,7 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 	hdr := w.Header()
 	hdr["Content-Type"] = contentTypeJSON
 	hdr["Cache-Control"] = cacheNoStore
+	hdr["Date"] = dates.now()
 	w.WriteHeader(status)
 	_, _ = w.Write(data)
 }

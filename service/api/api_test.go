@@ -617,3 +617,31 @@ func FuzzParseEmit(f *testing.F) {
 		}
 	})
 }
+
+// TestDateHeader: the API sets the Date header itself, from a value kept for the current
+// second; it must still be a valid HTTP date of the time of the answer.
+func TestDateHeader(t *testing.T) {
+	f := newFixture(t, 0)
+	for range 3 {
+		before := time.Now().Truncate(time.Second)
+		req, _ := http.NewRequest("POST", f.srv.URL+RouteEmit, strings.NewReader(`{"event":"e","room":"r"}`))
+		req.Header.Set(KeyHeader, key)
+		resp, err := f.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		after := time.Now()
+		dates := resp.Header.Values("Date")
+		if len(dates) != 1 {
+			t.Fatalf("Date headers %q, want one", dates)
+		}
+		at, err := http.ParseTime(dates[0])
+		if err != nil || !strings.HasSuffix(dates[0], " GMT") {
+			t.Fatalf("Date %q is not an HTTP date: %v", dates[0], err)
+		}
+		if at.Before(before) || at.After(after) {
+			t.Fatalf("Date %v is not between %v and %v", at, before, after)
+		}
+	}
+}
