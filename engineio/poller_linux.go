@@ -60,8 +60,8 @@ const (
 )
 
 // newInbound returns the ReadPoller state for c, which has raw access to its socket.
-func (g *pollerGroup) newInbound(c *wsConn, max int64) *inbound {
-	return &inbound{c: c, parser: frameParser{max: max}}
+func (g *pollerGroup) newInbound(c *wsConn) *inbound {
+	return &inbound{c: c}
 }
 
 // attach registers the connection with a poller, after the bytes read with the upgrade

@@ -61,7 +61,7 @@ func (srv *Server) upgradeConn(w http.ResponseWriter, r *http.Request) (*wsConn,
 	}
 	if c.rc != nil && srv.cfg.ReadMode == ReadPoller {
 		// Set before c is shared: whoever closes c must see it.
-		c.in = srv.pollers.newInbound(c, srv.cfg.MaxPayload)
+		c.in = srv.pollers.newInbound(c)
 	}
 	return c, nil
 }

@@ -57,7 +57,7 @@ const pauseBytes = 256 << 10
 // (unmasking), and queues the frames it completes; one goroutine then delivers all of them.
 // An error is a protocol violation: the caller stops reading and queues the error.
 func (in *inbound) parse(data []byte) error {
-	err := in.parser.feed(data, in.frame)
+	err := in.parser.feed(data, in.c.sess.srv.cfg.MaxPayload, in.frame)
 	in.kick()
 	return err
 }

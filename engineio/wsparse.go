@@ -120,7 +120,8 @@ func (f *fragments) add(op ws.OpCode, fin bool, payload []byte, max int64) (msgO
 // returned and keeps, between reads, only the bytes of an incomplete frame and the message
 // being reassembled from fragments.
 type frameParser struct {
-	max     int64
+	// No copy of the payload limit: it is the Server's, passed to feed, and a connection's
+	// inbound state fits a smaller size class without it.
 	partial []byte // an incomplete frame, header included; nil when none
 	frag    fragments
 }
@@ -131,17 +132,17 @@ type emitFunc func(op ws.OpCode, msg []byte, owned bool)
 
 // feed consumes data, which it may modify in place (unmasking), and passes every frame it
 // completes to emit, in order. An error is a protocol violation: nothing more may be fed.
-func (p *frameParser) feed(data []byte, emit emitFunc) error {
+func (p *frameParser) feed(data []byte, limit int64, emit emitFunc) error {
 	for len(data) > 0 {
 		if p.partial != nil {
-			rest, err := p.completePartial(data, emit)
+			rest, err := p.completePartial(data, limit, emit)
 			if err != nil {
 				return err
 			}
 			data = rest
 			continue
 		}
-		h, ok, err := parseClientHeader(data, p.max)
+		h, ok, err := parseClientHeader(data, limit)
 		if err != nil {
 			return err
 		}
@@ -158,7 +159,7 @@ func (p *frameParser) feed(data []byte, emit emitFunc) error {
 		payload := data[h.size : h.size+h.length]
 		ws.Cipher(payload, h.mask, 0)
 		data = data[h.size+h.length:]
-		if err := p.frame(h.op, h.fin, payload, false, emit); err != nil {
+		if err := p.frame(h.op, h.fin, payload, false, limit, emit); err != nil {
 			return err
 		}
 	}
@@ -167,9 +168,9 @@ func (p *frameParser) feed(data []byte, emit emitFunc) error {
 
 // completePartial appends the bytes of data that belong to the incomplete frame and handles
 // the frame once it is whole. It returns what remains of data.
-func (p *frameParser) completePartial(data []byte, emit emitFunc) ([]byte, error) {
+func (p *frameParser) completePartial(data []byte, limit int64, emit emitFunc) ([]byte, error) {
 	for {
-		h, ok, err := parseClientHeader(p.partial, p.max)
+		h, ok, err := parseClientHeader(p.partial, limit)
 		if err != nil {
 			return nil, err
 		}
@@ -204,14 +205,14 @@ func (p *frameParser) completePartial(data []byte, emit emitFunc) ([]byte, error
 		payload := p.partial[h.size:size]
 		p.partial = nil
 		ws.Cipher(payload, h.mask, 0)
-		return data, p.frame(h.op, h.fin, payload, true, emit)
+		return data, p.frame(h.op, h.fin, payload, true, limit, emit)
 	}
 }
 
 // frame handles one unmasked frame: owned tells that payload is a slice of its own rather
 // than a view of the buffer fed.
-func (p *frameParser) frame(op ws.OpCode, fin bool, payload []byte, owned bool, emit emitFunc) error {
-	op, msg, done, fresh, err := p.frag.add(op, fin, payload, p.max)
+func (p *frameParser) frame(op ws.OpCode, fin bool, payload []byte, owned bool, limit int64, emit emitFunc) error {
+	op, msg, done, fresh, err := p.frag.add(op, fin, payload, limit)
 	if err != nil || !done {
 		return err
 	}

@@ -12,12 +12,12 @@ import (
 // parseAll feeds data to a frameParser in reads of at most chunk bytes, through one scratch
 // buffer overwritten after every read as the poller's buffer is, and returns the data messages.
 func parseAll(data []byte, chunk int, max int64) (msgs []string, err error) {
-	p := frameParser{max: max}
+	var p frameParser
 	scratch := make([]byte, max1(chunk))
 	for len(data) > 0 && err == nil {
 		n := copy(scratch, data)
 		data = data[n:]
-		err = p.feed(scratch[:n], func(op ws.OpCode, msg []byte, owned bool) {
+		err = p.feed(scratch[:n], max, func(op ws.OpCode, msg []byte, owned bool) {
 			if op == ws.OpText || op == ws.OpBinary {
 				msgs = append(msgs, string(msg))
 			}
@@ -64,11 +64,11 @@ func TestFrameParserChunks(t *testing.T) {
 func TestFrameParserEmptyFrameSplitHeader(t *testing.T) {
 	t.Parallel()
 	f := clientFrame(ws.OpBinary, true, nil)
-	p := frameParser{max: 100}
+	var p frameParser
 	var got int
 	emit := func(op ws.OpCode, msg []byte, owned bool) { got++ }
 	for i := range f {
-		if err := p.feed(f[i:i+1], emit); err != nil {
+		if err := p.feed(f[i:i+1], 100, emit); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -81,9 +81,10 @@ func TestFrameParserEmptyFrameSplitHeader(t *testing.T) {
 func TestFrameParserGrowsWithData(t *testing.T) {
 	t.Parallel()
 	f := clientFrame(ws.OpBinary, true, make([]byte, 500_000))
-	p := frameParser{max: 1 << 20}
+	var p frameParser
+	const max = 1 << 20
 	emit := func(ws.OpCode, []byte, bool) {}
-	if err := p.feed(append([]byte(nil), f[:100]...), emit); err != nil {
+	if err := p.feed(append([]byte(nil), f[:100]...), max, emit); err != nil {
 		t.Fatal(err)
 	}
 	if c := cap(p.partial); c > 1000 {
