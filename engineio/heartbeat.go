@@ -48,7 +48,7 @@ func (s *Session) onTimer() {
 	}
 	switch {
 	case s.state == stateClosing:
-		reason := s.closeReason
+		reason := s.closeReason.String()
 		s.mu.Unlock()
 		s.terminate(reason, nil, msgClose, true)
 	case s.awaitingPong:

@@ -8,8 +8,8 @@ type pollerGroup struct{}
 // poller is never instantiated off Linux; its methods exist for the shared code to compile.
 type poller struct{}
 
-func (g *pollerGroup) newInbound(*wsConn) *inbound { return nil }
-func (g *pollerGroup) attach(*inbound, []byte) bool       { return false }
-func (p *poller) add(*inbound) error                      { return nil }
-func (p *poller) del(*inbound)                            {}
-func (p *poller) release(*inbound)                        {}
+func (g *pollerGroup) newInbound(*wsConn) *inbound  { return nil }
+func (g *pollerGroup) attach(*inbound, []byte) bool { return false }
+func (p *poller) add(*inbound) error                { return nil }
+func (p *poller) del(*inbound)                      {}
+func (p *poller) release(*inbound)                  {}

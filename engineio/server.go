@@ -207,7 +207,7 @@ func (srv *Server) newSession(r *http.Request, transport string, ws *wsConn) *Se
 		ws:        ws,
 	}
 	if !s.websocket {
-		s.pollWake = make(chan struct{}, 1)
+		s.poll = &pollState{wake: make(chan struct{}, 1)}
 	}
 	s.queue = append(s.queue, srv.openPacket(s))
 	s.queued = s.queue[0].size()
@@ -215,7 +215,7 @@ func (srv *Server) newSession(r *http.Request, transport string, ws *wsConn) *Se
 	if srv.shuttingDown.Load() {
 		// Shutdown may have ranged over the sessions before this one was stored.
 		s.state = stateClosing
-		s.closeReason = ReasonServerShutdown
+		s.closeReason = reasonOf(ReasonServerShutdown)
 	}
 
 	// Holding recvMu during OnOpen keeps every other callback, OnClose included, after it.

@@ -30,7 +30,6 @@ type Session struct {
 
 	// mu guards what follows, up to recvMu, and the small fields at the end marked so.
 	mu          sync.Mutex
-	closeReason string
 	closeErr    error
 	queue       []*Message // written in order by the current transport
 	queued      int        // bytes in queue, as Message.size counts them
@@ -38,13 +37,7 @@ type Session struct {
 	writeRounds uint32     // vectored writes started, to tell a stuck writer (see onTimer)
 	pingRounds  uint32     // writeRounds when the last ping was queued
 
-	// Polling.
-	pollWake chan struct{} // capacity 1: a pending GET has something to look at
-	pollEnd  *Message      // what a GET pending at close time answers: close or noop
-
-	// Upgrade (see upgrade.go).
-	probe        *wsConn // the websocket being upgraded to
-	upgradeTimer *time.Timer
+	poll *pollState // sessions opened over polling only
 
 	// Heartbeat (see heartbeat.go).
 	due int64      // the deadline, on nanotime's clock; earlier firings are stale
@@ -56,9 +49,10 @@ type Session struct {
 	recvMu       sync.Mutex
 	closePending atomic.Bool // OnClose is due
 
-	// Small fields, together so that they share their padding (the Session fits 240 bytes).
+	// Small fields, together so that they share their padding (the Session fits 200 bytes, the 208-byte size class).
 	closeFired   bool // guarded by recvMu
 	state        sessionState
+	closeReason  closeReason
 	websocket    bool // the current transport is websocket
 	writing      bool // the session is with a writer: queued in the pool, or written (see wswrite.go)
 	getActive    bool // polling: a GET is pending
@@ -69,6 +63,42 @@ type Session struct {
 	awaitingPong bool
 	refreshed    bool // the pong deadline was extended once already
 }
+
+// pollState is what a session opened over polling needs for its polls and its upgrade,
+// guarded by the session's mu. Sessions opened over websocket, most of them, carry none.
+type pollState struct {
+	wake         chan struct{} // capacity 1: a pending GET has something to look at
+	end          *Message      // what a GET pending at close time answers: close or noop
+	probe        *wsConn       // the websocket being upgraded to (see upgrade.go)
+	upgradeTimer *time.Timer
+}
+
+// probeLocked returns the websocket being upgraded to, or nil.
+func (s *Session) probeLocked() *wsConn {
+	if s.poll == nil {
+		return nil
+	}
+	return s.poll.probe
+}
+
+// closeReason is a close reason (the Reason constants) in one byte rather than a string's 16:
+// every session carries one.
+type closeReason uint8
+
+// reasons are the close reasons by their closeReason; 0 is none yet.
+var reasons = [...]string{"", ReasonTransportClose, ReasonTransportError, ReasonPingTimeout, ReasonParseError,
+	ReasonForcedClose, ReasonServerShutdown, ReasonWriteQueueFull}
+
+func reasonOf(reason string) closeReason {
+	for i, r := range reasons {
+		if r == reason {
+			return closeReason(i)
+		}
+	}
+	panic("engineio: unknown close reason " + reason)
+}
+
+func (r closeReason) String() string { return reasons[r] }
 
 // ID returns the session id (sid), 20 characters of URL-safe base64 drawn from crypto/rand.
 func (s *Session) ID() string { return s.id }
@@ -144,9 +174,9 @@ func (s *Session) kickLocked() {
 }
 
 func (s *Session) wakePollLocked() {
-	if s.pollWake != nil {
+	if s.poll != nil {
 		select {
-		case s.pollWake <- struct{}{}:
+		case s.poll.wake <- struct{}{}:
 		default:
 		}
 	}
@@ -158,7 +188,7 @@ func (s *Session) wakePollLocked() {
 func (s *Session) Writable() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.state != stateOpen || len(s.queue) > 0 || s.probe != nil {
+	if s.state != stateOpen || len(s.queue) > 0 || s.probeLocked() != nil {
 		return false
 	}
 	if s.websocket {
@@ -186,7 +216,7 @@ func (s *Session) closeGracefully(reason string) {
 		return
 	}
 	s.state = stateClosing
-	s.closeReason = reason
+	s.closeReason = reasonOf(reason)
 	s.resetTimerLocked(s.srv.cfg.PingTimeout) // bounds the wait for a slow or vanished client
 	s.kickLocked()
 	s.mu.Unlock()
@@ -202,19 +232,23 @@ func (s *Session) terminate(reason string, err error, end *Message, async bool) 
 		return
 	}
 	s.state = stateClosed
-	s.closeReason, s.closeErr = reason, err
-	s.pollEnd = end
+	s.closeReason, s.closeErr = reasonOf(reason), err
+	if s.poll != nil {
+		s.poll.end = end
+	}
 	clear(s.queue)
 	s.queue, s.queued = nil, 0
-	ws, probe := s.ws, s.probe
-	s.probe = nil
+	ws, probe := s.ws, s.probeLocked()
 	// A client that closes with a POST while its next GET is on the way (the two requests
 	// race) gets that GET answered with the noop instead of a 400: the sid lingers briefly.
 	s.lingering = end == msgNoop && !s.websocket && !s.getActive
 	lingering := s.lingering
 	s.srv.wheel.disarm(s)
-	if s.upgradeTimer != nil {
-		s.upgradeTimer.Stop()
+	if s.poll != nil {
+		s.poll.probe = nil
+		if s.poll.upgradeTimer != nil {
+			s.poll.upgradeTimer.Stop()
+		}
 	}
 	s.wakePollLocked()
 	s.mu.Unlock()
@@ -259,7 +293,7 @@ func (s *Session) fireClose() {
 	}
 	s.closeFired = true
 	s.mu.Lock()
-	reason, err := s.closeReason, s.closeErr
+	reason, err := s.closeReason.String(), s.closeErr
 	s.mu.Unlock()
 	s.handler.OnClose(reason, err)
 	s.recvMu.Unlock()

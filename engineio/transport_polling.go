@@ -60,7 +60,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 	finishing := false
 	for {
 		if s.state == stateClosed {
-			end = s.pollEnd
+			end = s.poll.end
 			break
 		}
 		if s.websocket {
@@ -82,7 +82,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		}
 		s.mu.Unlock()
 		select {
-		case <-s.pollWake:
+		case <-s.poll.wake:
 		case <-probeWait:
 			s.mu.Lock()
 			if s.probed && !s.websocket && len(s.queue) == 0 && s.state == stateOpen {
@@ -107,7 +107,7 @@ done:
 	}
 	s.queue, s.queued = nil, 0
 	s.getActive = false
-	reason := s.closeReason
+	reason := s.closeReason.String()
 	s.mu.Unlock()
 
 	writePayload(w, batch, end)

@@ -20,13 +20,13 @@ func (s *Session) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	if s.state != stateOpen || s.websocket || s.probe != nil {
+	if s.state != stateOpen || s.websocket || s.poll == nil || s.poll.probe != nil {
 		s.mu.Unlock()
 		c.close(closeNormal)
 		return
 	}
-	s.probe = c
-	s.upgradeTimer = time.AfterFunc(s.srv.cfg.UpgradeTimeout, func() { s.abortUpgrade(c, closeNormal) })
+	s.poll.probe = c
+	s.poll.upgradeTimer = time.AfterFunc(s.srv.cfg.UpgradeTimeout, func() { s.abortUpgrade(c, closeNormal) })
 	s.mu.Unlock()
 	s.startReading(c, true)
 }
@@ -41,7 +41,7 @@ func (s *Session) probeStep(c *wsConn, p packet.Packet) bool {
 			return false
 		}
 		s.mu.Lock()
-		if s.probe == c {
+		if s.probeLocked() == c {
 			s.probed = true
 			s.wakePollLocked() // the pending GET starts its way to the noop
 		}
@@ -58,13 +58,13 @@ func (s *Session) probeStep(c *wsConn, p packet.Packet) bool {
 
 func (s *Session) completeUpgrade(c *wsConn) {
 	s.mu.Lock()
-	if s.probe != c || s.state == stateClosed {
+	if s.probeLocked() != c || s.state == stateClosed {
 		s.mu.Unlock()
 		c.close(closeNormal)
 		return
 	}
-	s.probe, s.probed = nil, false
-	s.upgradeTimer.Stop()
+	s.poll.probe, s.probed = nil, false
+	s.poll.upgradeTimer.Stop()
 	s.websocket = true
 	s.ws = c
 	s.wakePollLocked() // a GET still pending ends with a noop
@@ -77,9 +77,9 @@ func (s *Session) completeUpgrade(c *wsConn) {
 // abortUpgrade drops an upgrade candidate: the session stays on polling.
 func (s *Session) abortUpgrade(c *wsConn, code ws.StatusCode) {
 	s.mu.Lock()
-	if s.probe == c {
-		s.probe, s.probed = nil, false
-		s.upgradeTimer.Stop()
+	if s.probeLocked() == c {
+		s.poll.probe, s.probed = nil, false
+		s.poll.upgradeTimer.Stop()
 	}
 	s.mu.Unlock()
 	c.close(code)

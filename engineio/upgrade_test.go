@@ -123,7 +123,7 @@ func TestUpgradeAborted(t *testing.T) {
 			if tt.name != "closed" {
 				c.expectClose()
 			}
-			eventually(t, "the upgrade to be abandoned", func() bool { r.s.mu.Lock(); defer r.s.mu.Unlock(); return r.s.probe == nil })
+			eventually(t, "the upgrade to be abandoned", func() bool { r.s.mu.Lock(); defer r.s.mu.Unlock(); return r.s.probeLocked() == nil })
 			// The session carries on over polling.
 			if status, _ := ts.push(t, sid, "4poll"); status != 200 {
 				t.Errorf("POST: %d", status)

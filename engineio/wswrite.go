@@ -41,7 +41,7 @@ func (s *Session) takeLocked(wb *writeBatch) (c *wsConn, finish bool, reason str
 		if cap(s.queue) > 4*maxBatch {
 			s.queue = nil // a burst is over: do not keep its queue
 		}
-		return nil, finish, s.closeReason
+		return nil, finish, s.closeReason.String()
 	}
 	frames := wb.frames[:0]
 	k := min(len(s.queue), maxBatch)
