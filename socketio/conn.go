@@ -32,17 +32,23 @@ type session interface {
 type conn struct {
 	srv  *Server
 	sess session
-	dec  parser.Decoder // used by the session's message path only
+	// dec is used by the session's message path only. It is borrowed from decoders for each
+	// message and kept only while a packet waits for its attachments: an idle connection
+	// does not carry one (48 bytes).
+	dec *parser.Decoder
 
 	mu      sync.Mutex
-	idle    *sync.Cond // signalled when running turns false; made by the first enter that waits
 	running bool
+	closed  bool       // the session ended
+	idle    *sync.Cond // signalled when running turns false; made by the first enter that waits
 	pending []task
 	sockets []*Socket   // joined namespaces, usually one
-	closed  bool        // the session ended
 	reason  string      // why we closed the session ourselves, given to the sockets
 	timer   *time.Timer // the connect timeout, nil once stopped
 }
+
+// decoders holds the decoders of connections between messages.
+var decoders = sync.Pool{New: func() any { return new(parser.Decoder) }}
 
 // task is deferred handler work: the disconnect sequence of a socket.
 type task struct {
@@ -52,7 +58,6 @@ type task struct {
 
 func (srv *Server) newConn(sess session) *conn {
 	c := &conn{srv: srv, sess: sess}
-	c.dec.MaxAttachments = srv.cfg.MaxAttachments
 	c.mu.Lock() // the timer may fire before the assignment is seen otherwise
 	c.timer = time.AfterFunc(srv.cfg.ConnectTimeout, c.connectTimeout)
 	c.mu.Unlock()
@@ -117,7 +122,18 @@ func (c *conn) submit(t task) {
 
 // OnMessage implements engineio.SessionHandler.
 func (c *conn) OnMessage(data []byte, binary bool) {
-	p, err := c.dec.Decode(data, binary)
+	d := c.dec
+	if d == nil {
+		d = decoders.Get().(*parser.Decoder)
+		d.MaxAttachments = c.srv.cfg.MaxAttachments
+	}
+	p, err := d.Decode(data, binary)
+	if d.Waiting() {
+		c.dec = d
+	} else {
+		c.dec = nil
+		decoders.Put(d)
+	}
 	if err != nil {
 		c.abort(ReasonParseError)
 		return
