@@ -33,6 +33,13 @@ type HandshakeInfo struct {
 // NewHandshakeInfo describes r as the first request of a session created at t. Sessions get
 // theirs from the server; it is exported for tests of code that reads handshakes.
 func NewHandshakeInfo(r *http.Request, t time.Time) *HandshakeInfo {
+	h := makeHandshakeInfo(r, t)
+	return &h
+}
+
+// makeHandshakeInfo is NewHandshakeInfo for a HandshakeInfo held by value, as a Session holds
+// its own.
+func makeHandshakeInfo(r *http.Request, t time.Time) HandshakeInfo {
 	uri := requestURI(r)
 	// One allocation of exactly the right size holds every string, so that none of the
 	// request's own memory (the request line, net/http's header map) stays with the session.
@@ -53,7 +60,7 @@ func NewHandshakeInfo(r *http.Request, t time.Time) *HandshakeInfo {
 	host := len(uri)
 	addr := host + len(r.Host)
 	hdr := addr + len(r.RemoteAddr)
-	return &HandshakeInfo{
+	return HandshakeInfo{
 		URL:        s[:host],
 		Host:       s[host:addr],
 		RemoteAddr: s[addr:hdr],

@@ -202,7 +202,7 @@ func (srv *Server) newSession(r *http.Request, transport string, ws *wsConn) *Se
 		hb:        wheelEntry{slot: -1},
 		srv:       srv,
 		id:        newSID(),
-		hs:        NewHandshakeInfo(r, time.Now()),
+		hs:        makeHandshakeInfo(r, time.Now()),
 		websocket: transport == TransportWebSocket,
 		ws:        ws,
 	}

@@ -232,14 +232,14 @@ var invalidNamespace = json.RawMessage(`{"message":"Invalid namespace"}`)
 
 // connect runs the CONNECT of a namespace: lookup, middleware, then the socket joins.
 func (c *conn) connect(p *parser.Packet) {
-	hs := newHandshake(c.sess.Handshake(), p.Data)
-	ns := c.srv.lookup(p.Namespace, hs)
+	s := &Socket{conn: c, hs: newHandshake(c.sess.Handshake(), p.Data)}
+	ns := c.srv.lookup(p.Namespace, &s.hs)
 	if ns == nil {
 		c.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: p.Namespace, ID: parser.NoID, Data: invalidNamespace})
 		return
 	}
 	defer ns.pending.Add(-1)
-	s := newSocket(ns, c, hs)
+	s.id, s.ns = newSocketID(), ns
 	if err := ns.runMiddleware(s); err != nil {
 		ns.adapter.DelAll(s) // rooms the middleware may have joined
 		c.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: ns.name, ID: parser.NoID, Data: connectErrorData(err)})

@@ -34,8 +34,11 @@ type Handshake struct {
 	info *engineio.HandshakeInfo
 }
 
-func newHandshake(info *engineio.HandshakeInfo, auth json.RawMessage) *Handshake {
-	h := &Handshake{Auth: auth, info: info}
+// newHandshake describes a socket that connects with auth over the session that info
+// describes. Sockets hold theirs by value: one allocation less, and 16 bytes less per socket
+// with the size classes of the two.
+func newHandshake(info *engineio.HandshakeInfo, auth json.RawMessage) Handshake {
+	h := Handshake{Auth: auth, info: info}
 	if len(h.Auth) == 0 {
 		h.Auth = json.RawMessage(`{}`)
 	}

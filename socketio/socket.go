@@ -38,7 +38,6 @@ type Socket struct {
 	id    string
 	ns    *Namespace
 	conn  *conn
-	hs    *Handshake
 	state atomic.Int32
 	// Room membership flags, guarded by memMu; here rather than with memRooms so that they
 	// share state's word (an idle server holds one Socket per client: every word counts).
@@ -57,6 +56,8 @@ type Socket struct {
 	// Room membership as the MemoryAdapter keeps it, guarded by memMu (adapter_memory.go).
 	memMu    sync.Mutex
 	memRooms roomSet
+
+	hs Handshake // immutable
 }
 
 // eventHandler is the handler of one event.
@@ -78,10 +79,6 @@ type ackEntry struct {
 	fn  func(Args, error)
 }
 
-func newSocket(ns *Namespace, c *conn, hs *Handshake) *Socket {
-	return &Socket{id: newSocketID(), ns: ns, conn: c, hs: hs}
-}
-
 // newSocketID returns 20 characters of URL-safe base64 from crypto/rand, like socket.io's ids.
 func newSocketID() string {
 	var b [15]byte
@@ -97,7 +94,7 @@ func (s *Socket) ID() string { return s.id }
 func (s *Socket) Namespace() *Namespace { return s.ns }
 
 // Handshake returns how the socket connected.
-func (s *Socket) Handshake() *Handshake { return s.hs }
+func (s *Socket) Handshake() *Handshake { return &s.hs }
 
 // Transport returns the current transport of the connection, "polling" or "websocket".
 func (s *Socket) Transport() string { return s.conn.sess.Transport() }

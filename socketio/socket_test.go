@@ -427,7 +427,7 @@ func TestHandshakeJSON(t *testing.T) {
 	f := newFakeSession()
 	f.hs = fakeHandshake(http.Header{"User-Agent": {"test"}, "Origin": {"http://x"}})
 	hs := newHandshake(f.hs, json.RawMessage(`{"token":"t"}`))
-	b, err := json.Marshal(hs)
+	b, err := json.Marshal(&hs)
 	if err != nil {
 		t.Fatal(err)
 	}
