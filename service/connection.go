@@ -49,33 +49,33 @@ func (s *Service) setupNamespace(ns *socketio.Namespace) {
 		sock.SetData(&socketData{UserID: id.UserID, RestaurantID: id.RestaurantID, ConnectedAt: time.Now().UTC().Format(time.RFC3339Nano)})
 		return nil
 	})
-	// The event handlers are made once per namespace and shared by its sockets: they find
-	// the user in the socket's data, so that a connection costs no closures of its own.
-	h := &nsHandlers{
-		onAny: func(sock *socketio.Socket, event string, args socketio.Args, ack socketio.Ack) {
-			s.metrics.EventReceived(name)
-			if s.log.Enabled(context.Background(), slog.LevelDebug) {
-				s.log.Debug("event in", "namespace", name, "socket", sock.ID(), "user", sock.Data().(*socketData).UserID,
-					"event", event, "args", clip([]byte(args.String())), "ack", ack != nil)
-			}
-		},
-		joinOrder: func(sock *socketio.Socket, args socketio.Args, ack socketio.Ack) {
-			s.orderRoom(sock, args, ack, true)
-		},
-		leaveOrder: func(sock *socketio.Socket, args socketio.Args, ack socketio.Ack) {
-			s.orderRoom(sock, args, ack, false)
-		},
-	}
-	ns.OnConnection(func(sock *socketio.Socket) { s.onConnect(ns, h, sock) })
+	// The event and disconnect handlers are registered once on the namespace rather than on
+	// each socket: they find the user in the socket's data, and a connection costs no
+	// handler lists or closures of its own.
+	ns.OnConnection(func(sock *socketio.Socket) { s.onConnect(ns, sock) })
+	ns.OnAnySocketEvent(func(sock *socketio.Socket, event string, args socketio.Args, ack socketio.Ack) {
+		s.metrics.EventReceived(name)
+		if s.log.Enabled(context.Background(), slog.LevelDebug) {
+			s.log.Debug("event in", "namespace", name, "socket", sock.ID(), "user", sock.Data().(*socketData).UserID,
+				"event", event, "args", clip([]byte(args.String())), "ack", ack != nil)
+		}
+	})
+	ns.OnSocketEvent("join_order", func(sock *socketio.Socket, args socketio.Args, ack socketio.Ack) {
+		s.orderRoom(sock, args, ack, true)
+	})
+	ns.OnSocketEvent("leave_order", func(sock *socketio.Socket, args socketio.Args, ack socketio.Ack) {
+		s.orderRoom(sock, args, ack, false)
+	})
+	ns.OnSocketDisconnect(func(sock *socketio.Socket, reason string) {
+		s.metrics.Disconnected(name, reason)
+		if reason == socketio.ReasonWriteQueueFull {
+			s.metrics.WriteQueueDrop(metrics.DropSessionClosed)
+		}
+		s.log.Info("disconnect", "namespace", name, "socket", sock.ID(), "user", sock.Data().(*socketData).UserID, "reason", reason)
+	})
 }
 
-// nsHandlers are the event handlers of a namespace's sockets.
-type nsHandlers struct {
-	onAny                 socketio.AnyHandler
-	joinOrder, leaveOrder socketio.EventHandler
-}
-
-func (s *Service) onConnect(ns *socketio.Namespace, h *nsHandlers, sock *socketio.Socket) {
+func (s *Service) onConnect(ns *socketio.Namespace, sock *socketio.Socket) {
 	d := sock.Data().(*socketData)
 	name := ns.Name()
 	if s.cfg.SingleSession == config.SingleSessionReplace {
@@ -95,22 +95,6 @@ func (s *Service) onConnect(ns *socketio.Namespace, h *nsHandlers, sock *socketi
 	s.metrics.Connected(name)
 	s.log.Info("connect", "namespace", name, "socket", sock.ID(), "user", d.UserID, "restaurant", d.RestaurantID,
 		"transport", sock.Transport(), "address", sock.Handshake().Address)
-
-	sock.OnAny(h.onAny)
-	sock.On("join_order", h.joinOrder)
-	sock.On("leave_order", h.leaveOrder)
-	sock.OnDisconnect(func(reason string) { s.onDisconnect(sock, reason) })
-}
-
-// onDisconnect is separate from onConnect so that the closure each socket keeps holds two
-// pointers rather than everything onConnect has at hand.
-func (s *Service) onDisconnect(sock *socketio.Socket, reason string) {
-	name := sock.Namespace().Name()
-	s.metrics.Disconnected(name, reason)
-	if reason == socketio.ReasonWriteQueueFull {
-		s.metrics.WriteQueueDrop(metrics.DropSessionClosed)
-	}
-	s.log.Info("disconnect", "namespace", name, "socket", sock.ID(), "user", sock.Data().(*socketData).UserID, "reason", reason)
 }
 
 // orderResult is the acknowledgement of join_order and leave_order, as the reference sends it.

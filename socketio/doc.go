@@ -26,6 +26,11 @@
 //	})
 //	http.Handle("/socket.io/", srv)
 //
+// Handlers that are alike for every socket can be registered once on the namespace instead
+// (Namespace.OnSocketEvent, OnAnySocketEvent, OnSocketDisconnect): the socket is their first
+// argument, and they cost the sockets no memory, where handlers set in a connection handler
+// are kept by each socket.
+//
 // Arguments arrive as Args: raw JSON values and binary attachments, decoded on demand
 // (Args.Decode, Args.Bytes) and re-emittable unchanged (Args.Values). Emitted arguments are Go
 // values encoded to JSON; []byte values become binary attachments.

@@ -14,7 +14,7 @@ import (
 
 // BenchmarkIdleSocketMemory reports the live heap of the socket layer per idle client: the
 // connection, the socket, its handshake and its membership of two rooms besides its own, with
-// handlers registered as the service registers them. The Engine.IO session and the network
+// handlers registered as the service registers them (on the namespace). The Engine.IO session and the network
 // are not included (engineio's BenchmarkIdleWebSocketMemory covers them). Each iteration
 // connects 10,000 clients from scratch.
 func BenchmarkIdleSocketMemory(b *testing.B) {
@@ -32,15 +32,14 @@ func BenchmarkIdleSocketMemory(b *testing.B) {
 		srv := NewServer(Config{})
 		ns := srv.Of("/")
 		onEvent := func(*Socket, Args, Ack) {}
-		onAny := func(*Socket, string, Args, Ack) {}
+		ns.OnAnySocketEvent(func(*Socket, string, Args, Ack) {})
+		ns.OnSocketEvent("join_order", onEvent)
+		ns.OnSocketEvent("leave_order", onEvent)
+		ns.OnSocketDisconnect(func(*Socket, string) {})
 		connected := 0 // OnConnection runs on the connecting goroutine: below, one at a time
 		ns.OnConnection(func(s *Socket) {
 			connected++
 			s.Join("user:"+s.ID(), "restaurant:"+strconv.Itoa(connected%100))
-			s.OnAny(onAny)
-			s.On("join_order", onEvent)
-			s.On("leave_order", onEvent)
-			s.OnDisconnect(func(string) { _ = s })
 		})
 		sessions := make([]*benchSession, n)
 		for i := range sessions {

@@ -36,6 +36,8 @@ type Namespace struct {
 	match    func(name string, hs *Handshake) bool
 	children map[string]*Namespace // guarded by mu
 
+	handlers atomic.Pointer[socketHandlers] // see OnSocketEvent; written under mu
+
 	mu           sync.RWMutex
 	middleware   []Middleware
 	onConnection []ConnectionHandler

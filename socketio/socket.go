@@ -117,7 +117,8 @@ func (s *Socket) Data() any {
 	return s.data
 }
 
-// On sets the handler of event, replacing any previous one; nil removes it.
+// On sets the handler of event, replacing any previous one; nil removes it. A handler that
+// every socket of a namespace gets alike is cheaper set once with Namespace.OnSocketEvent.
 func (s *Socket) On(event string, h EventHandler) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -147,7 +148,8 @@ func (s *Socket) handlerLocked(event string) EventHandler {
 	return nil
 }
 
-// OnAny adds a handler that sees every event, before the event's own handler.
+// OnAny adds a handler that sees every event, before the event's own handler (and after the
+// namespace's, see Namespace.OnAnySocketEvent).
 func (s *Socket) OnAny(h AnyHandler) {
 	s.mu.Lock()
 	s.anyHandlers = append(s.anyHandlers, h)
@@ -163,7 +165,8 @@ func (s *Socket) OnDisconnecting(h func(reason string)) {
 }
 
 // OnDisconnect adds a handler that runs once the socket has disconnected; it is the last
-// handler to run for the socket. reason is one of the Reason constants.
+// handler to run for the socket (after the namespace's, see Namespace.OnSocketDisconnect).
+// reason is one of the Reason constants.
 func (s *Socket) OnDisconnect(h func(reason string)) {
 	s.mu.Lock()
 	s.onDisconnect = append(s.onDisconnect, disconnectHandler{fn: h})
@@ -366,8 +369,21 @@ func (s *Socket) onEvent(p *parser.Packet) {
 	anys := s.anyHandlers
 	h := s.handlerLocked(event)
 	s.mu.Unlock()
+	parent, own := s.ns.handlerTables()
+	for _, t := range [2]*socketHandlers{parent, own} {
+		if t != nil {
+			for _, a := range t.any {
+				a(s, event, args, ack)
+			}
+		}
+	}
 	for _, a := range anys {
 		a(s, event, args, ack)
+	}
+	for _, t := range [2]*socketHandlers{own, parent} {
+		if h == nil && t != nil {
+			h = t.events[event]
+		}
 	}
 	if h != nil {
 		h(s, args, ack)
@@ -438,6 +454,14 @@ func (s *Socket) finishClose(reason string) {
 	s.ns.removeSocket(s)
 	for _, e := range acks {
 		e.fn(Args{}, ErrDisconnected)
+	}
+	parent, own := s.ns.handlerTables()
+	for _, t := range [2]*socketHandlers{parent, own} {
+		if t != nil {
+			for _, h := range t.disconnect {
+				h(s, reason)
+			}
+		}
 	}
 	for _, h := range after {
 		if !h.early {
