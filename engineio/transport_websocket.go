@@ -31,31 +31,32 @@ type wsConn struct {
 	conn      net.Conn
 	rc        syscall.RawConn // nil when conn offers no raw access to its socket
 	closeOnce sync.Once
+	// probing is true while the connection is a polling session's upgrade candidate. Only the
+	// goroutine that handles the connection's frames touches it once reading has started.
+	// (Beside closeOnce, in its padding.)
+	probing bool
 	// wmu is held while a batch is partly written: a pool worker that found the socket full
 	// hands it, locked, to the goroutine that writes the rest. Writes outside the writer
 	// (pong, close frame) take it, so that they never land inside a frame.
 	wmu  sync.Mutex
 	sess *Session
-	// probing is true while the connection is a polling session's upgrade candidate. Only the
-	// goroutine that handles the connection's frames touches it once reading has started.
-	probing bool
-	pending []byte // bytes read past the upgrade request, until reading starts
 
 	rd *frameReader // ReadGoroutine
 	in *inbound     // ReadPoller
 }
 
 // upgradeConn completes the websocket handshake. The bufio pair net/http hijacked with the
-// connection is dropped: only bytes it had already read are kept until reading starts.
-func (srv *Server) upgradeConn(w http.ResponseWriter, r *http.Request) (*wsConn, error) {
+// connection is dropped: only bytes it had already read are kept, returned as pending for
+// startReading (not in the wsConn, which would carry the slice for the connection's life).
+func (srv *Server) upgradeConn(w http.ResponseWriter, r *http.Request) (c *wsConn, pending []byte, err error) {
 	conn, rw, _, err := ws.UpgradeHTTP(r, w)
 	if err != nil {
 		if conn != nil {
 			conn.Close() // gobwas/ws has answered the handshake error already
 		}
-		return nil, err
+		return nil, nil, err
 	}
-	c := &wsConn{conn: conn, pending: buffered(rw)}
+	c = &wsConn{conn: conn}
 	if sc, ok := conn.(syscall.Conn); ok {
 		c.rc, _ = sc.SyscallConn()
 	}
@@ -63,15 +64,13 @@ func (srv *Server) upgradeConn(w http.ResponseWriter, r *http.Request) (*wsConn,
 		// Set before c is shared: whoever closes c must see it.
 		c.in = srv.pollers.newInbound(c)
 	}
-	return c, nil
+	return c, buffered(rw), nil
 }
 
 // startReading makes s read c, by a poller when the read mode and the connection allow it,
 // else by a goroutine of its own.
-func (s *Session) startReading(c *wsConn, probing bool) {
+func (s *Session) startReading(c *wsConn, pending []byte, probing bool) {
 	c.sess, c.probing = s, probing
-	pending := c.pending
-	c.pending = nil
 	if c.in != nil {
 		if s.srv.pollers.attach(c.in, pending) {
 			return
@@ -125,7 +124,7 @@ func (c *wsConn) writeFrame(f []byte, timeout time.Duration) error {
 
 // openWebSocket opens a websocket-only session.
 func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request) {
-	c, err := srv.upgradeConn(w, r)
+	c, pending, err := srv.upgradeConn(w, r)
 	if err != nil {
 		return
 	}
@@ -133,7 +132,7 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.kickLocked() // write the open packet
 	s.mu.Unlock()
-	s.startReading(c, false)
+	s.startReading(c, pending, false)
 }
 
 // readLoop is the ReadGoroutine read path: it reads c until it fails or the session stops

@@ -15,7 +15,7 @@ import (
 // websocket for a session that is upgrading or upgraded is closed, and so is the candidate
 // when UpgradeTimeout passes first.
 func (s *Session) serveUpgrade(w http.ResponseWriter, r *http.Request) {
-	c, err := s.srv.upgradeConn(w, r)
+	c, pending, err := s.srv.upgradeConn(w, r)
 	if err != nil {
 		return
 	}
@@ -28,7 +28,7 @@ func (s *Session) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	s.poll.probe = c
 	s.poll.upgradeTimer = time.AfterFunc(s.srv.cfg.UpgradeTimeout, func() { s.abortUpgrade(c, closeNormal) })
 	s.mu.Unlock()
-	s.startReading(c, true)
+	s.startReading(c, pending, true)
 }
 
 // probeStep handles one packet on an upgrade candidate and reports whether the probing goes on.
