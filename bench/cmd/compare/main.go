@@ -226,7 +226,7 @@ func runOnce(ctx context.Context, o options, spec serverSpec, loadBin, label str
 	rctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	if o.profile {
-		stopProfile, err := startProfile(pids, filepath.Join(o.out, label))
+		stopProfile, err := startProfile(pids, o.serverCPU, filepath.Join(o.out, label))
 		if err != nil {
 			return nil, err
 		}

@@ -194,9 +194,19 @@ func prefix(w io.Writer, r io.Reader, p string) {
 
 // startProfile records the processes pids with perf until the returned function is called,
 // which then writes the hottest symbols to base.perf.txt.
-func startProfile(pids []string, base string) (func(), error) {
+//
+// With the servers pinned (cpus not empty) it records those CPUs and keeps the servers'
+// samples at report time: `perf record -p` only attaches to the threads that exist when it
+// starts, and the Go runtime creates most of its threads later, under load.
+func startProfile(pids []string, cpus, base string) (func(), error) {
 	data := base + ".perf.data"
-	cmd := exec.Command("perf", "record", "-e", "cpu-clock", "-F", "499", "-g", "-o", data, "-p", strings.Join(pids, ","))
+	args := []string{"record", "-e", "cpu-clock", "-F", "499", "-g", "-o", data}
+	if cpus != "" {
+		args = append(args, "-C", cpus)
+	} else {
+		args = append(args, "-p", strings.Join(pids, ","))
+	}
+	cmd := exec.Command("perf", args...)
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("perf record: %w", err)
@@ -211,7 +221,7 @@ func startProfile(pids []string, base string) (func(), error) {
 			// Which functions it goes through, the kernel time they cause included.
 			{"--sort", "symbol", "--children", "--percent-limit", "4"},
 		} {
-			report := exec.Command("perf", append([]string{"report", "-i", data, "--stdio", "-g", "none"}, args...)...)
+			report := exec.Command("perf", append([]string{"report", "-i", data, "--stdio", "-g", "none", "--percentage", "relative", "--pid", strings.Join(pids, ",")}, args...)...)
 			out, err := report.Output()
 			if err != nil {
 				logf("perf report: %v", err)
