@@ -23,7 +23,9 @@ type BroadcastOperator struct {
 
 func newOperator(ns *Namespace) BroadcastOperator { return BroadcastOperator{ns: ns} }
 
-// To adds rooms to the target: sockets in any of the rooms are targeted (once each).
+// To adds rooms to the target: sockets in any of the rooms are targeted (once each). The
+// first rooms an operator gets are kept as given, not copied (a service passes the room list
+// of every request through here): do not modify the slice while the operator is in use.
 func (o BroadcastOperator) To(rooms ...string) BroadcastOperator {
 	o.opts.Rooms = appendRooms(o.opts.Rooms, rooms)
 	return o
@@ -32,15 +34,20 @@ func (o BroadcastOperator) To(rooms ...string) BroadcastOperator {
 // In is To.
 func (o BroadcastOperator) In(rooms ...string) BroadcastOperator { return o.To(rooms...) }
 
-// Except leaves out the sockets in any of rooms.
+// Except leaves out the sockets in any of rooms. As with To, the first rooms are kept as
+// given.
 func (o BroadcastOperator) Except(rooms ...string) BroadcastOperator {
 	o.opts.Except = appendRooms(o.opts.Except, rooms)
 	return o
 }
 
-// appendRooms copies instead of appending in place, so that operators derived from one
-// another never share a backing array.
+// appendRooms adds rooms to dst. An empty dst takes rooms itself, with its capacity clipped;
+// otherwise a clipped dst makes append copy. Either way, operators derived from one another
+// never append into a backing array they share.
 func appendRooms(dst, rooms []string) []string {
+	if len(dst) == 0 {
+		return slices.Clip(rooms)
+	}
 	return append(slices.Clip(dst), rooms...)
 }
 
@@ -80,31 +87,65 @@ func (o BroadcastOperator) Emit(event string, args ...any) error {
 	if parser.IsReserved(event) {
 		return ErrReservedEvent
 	}
-	var errs []error
-	for _, ns := range o.targets() {
-		p, err := eventPacket(ns, event, args)
+	if o.ns.match == nil {
+		// The usual case, one namespace: no list of targets to build.
+		b, err := newBroadcast(o.ns, event, args, o.opts)
 		if err != nil {
 			return err
 		}
-		opts := o.opts
-		if err := ns.adapter.Broadcast(p, &opts); err != nil {
+		return o.ns.adapter.Broadcast(&b.p, &b.opts)
+	}
+	var errs []error
+	for _, ns := range o.targets() {
+		b, err := newBroadcast(ns, event, args, o.opts)
+		if err != nil {
+			return err
+		}
+		if err := ns.adapter.Broadcast(&b.p, &b.opts); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// eventPacket encodes an EVENT packet of ns. Its Data is a fresh slice: adapters may keep it.
+// broadcast is what Emit hands an adapter, which may keep both parts: one allocation instead
+// of one for the packet and one for the options.
+type broadcast struct {
+	p    parser.Packet
+	opts BroadcastOptions
+}
+
+// newBroadcast encodes an EVENT packet of ns for a broadcast with opts.
+func newBroadcast(ns *Namespace, event string, args []any, opts BroadcastOptions) (*broadcast, error) {
+	b := &broadcast{opts: opts}
+	if err := encodeEvent(&b.p, ns, event, args); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// eventPacket encodes an EVENT packet of ns.
 func eventPacket(ns *Namespace, event string, args []any) (*parser.Packet, error) {
+	p := new(parser.Packet)
+	if err := encodeEvent(p, ns, event, args); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// encodeEvent fills p as an EVENT packet of ns. Its Data is a fresh slice of exact size:
+// adapters may keep it.
+func encodeEvent(p *parser.Packet, ns *Namespace, event string, args []any) error {
 	buf := getBuffer()
 	defer putBuffer(buf)
 	data, atts, err := parser.AppendEvent((*buf)[:0], nil, event, args...)
 	*buf = data
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &parser.Packet{Type: parser.Event, Namespace: ns.name, ID: parser.NoID,
-		Data: append([]byte(nil), data...), Attachments: atts}, nil
+	*p = parser.Packet{Type: parser.Event, Namespace: ns.name, ID: parser.NoID,
+		Data: append([]byte(nil), data...), Attachments: atts}
+	return nil
 }
 
 // EmitWithAck sends an event to the targeted sockets and waits until every one of them, on

@@ -294,3 +294,27 @@ func TestDynamicNamespaces(t *testing.T) {
 	}
 	cl3.connect("/dyn-22")
 }
+
+// Operators keep the first room list given to them rather than copying it; operators derived
+// from the same one must still not append into a shared backing array.
+func TestOperatorsDerivedDoNotShareRooms(t *testing.T) {
+	srv := testServer(t, Config{})
+	ns := srv.Of("/")
+	rooms := make([]string, 1, 4) // spare capacity that an append in place would use
+	rooms[0] = "a"
+	base := ns.To(rooms...).Except(rooms...)
+	x := base.To("b").Except("x")
+	y := base.To("c").Except("y")
+	if got := x.Options(); !slices.Equal(got.Rooms, []string{"a", "b"}) || !slices.Equal(got.Except, []string{"a", "x"}) {
+		t.Errorf("x: %+v", got)
+	}
+	if got := y.Options(); !slices.Equal(got.Rooms, []string{"a", "c"}) || !slices.Equal(got.Except, []string{"a", "y"}) {
+		t.Errorf("y: %+v", got)
+	}
+	if got := base.Options(); !slices.Equal(got.Rooms, []string{"a"}) || !slices.Equal(got.Except, []string{"a"}) {
+		t.Errorf("base: %+v", got)
+	}
+	if spare := rooms[:2]; spare[1] != "" {
+		t.Errorf("the caller's array was written: %q", spare)
+	}
+}

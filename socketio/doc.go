@@ -33,11 +33,14 @@
 //
 // Arguments arrive as Args: raw JSON values and binary attachments, decoded on demand
 // (Args.Decode, Args.Bytes) and re-emittable unchanged (Args.Values). Emitted arguments are Go
-// values encoded to JSON; []byte values become binary attachments.
+// values encoded to JSON; []byte values become binary attachments. A json.RawMessage goes out
+// as it is once its syntax is checked; parser.TrustedJSON skips that check, for text the
+// caller has checked already (a service relaying a payload its own parser validated).
 //
 // Broadcasts go through the namespace's Adapter: NewMemoryAdapter for one server, a cluster
 // adapter (package adapter/redis) for several. A broadcast is encoded once and the same
-// encoded messages are queued on every targeted session.
+// encoded messages are queued on every targeted session. An operator keeps the room slices
+// given to To and Except rather than copying them: do not modify them while it is in use.
 //
 // # Concurrency
 //

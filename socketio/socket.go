@@ -175,7 +175,8 @@ func (s *Socket) OnDisconnect(h func(reason string)) {
 
 // Emit sends an event to the client. Arguments are encoded to JSON: []byte values (at the top
 // level, or inside map[string]any and []any) travel as binary attachments, json.RawMessage
-// is sent as it is, and the values of received Args (Args.Value) go back byte for byte,
+// is sent as it is (after a syntax check, which parser.TrustedJSON skips), and the values of
+// received Args (Args.Value) go back byte for byte,
 // binary included. Emit queues the packet and returns; it fails with ErrDisconnected after
 // the socket disconnected and ErrReservedEvent for a reserved event name.
 func (s *Socket) Emit(event string, args ...any) error {

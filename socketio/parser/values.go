@@ -23,6 +23,14 @@ type RawValue struct {
 	Attachments [][]byte
 }
 
+// TrustedJSON is JSON text that the encoder writes as it is, without the syntax check a
+// json.RawMessage gets. It is for callers that checked the text already, such as a service
+// relaying a payload its request parser validated, so that the text is not scanned twice.
+// Text that is not exactly one valid JSON value makes a packet clients cannot decode; only an
+// empty (non-nil) value is refused, with ErrInvalidRawJSON. A nil TrustedJSON is null. It is
+// never searched for binary placeholders: use RawValue to send attachments.
+type TrustedJSON []byte
+
 // maxValueDepth bounds the nesting of Go maps and slices the encoder walks, so that a cyclic
 // value fails instead of overflowing the stack.
 const maxValueDepth = 1000
@@ -67,8 +75,8 @@ func AppendArray(dst []byte, atts [][]byte, values ...any) ([]byte, [][]byte, er
 // AppendValue appends the JSON encoding of v to dst. Binary values ([]byte) become placeholders
 // and are appended to atts; they are found at the top level and inside map[string]any, []any,
 // map[string][]byte and [][]byte (elsewhere encoding/json rules apply: []byte inside a struct
-// is base64 text). json.RawMessage is written as it is (it must be valid JSON); a RawValue
-// brings its attachments along. Strings are escaped as JavaScript's JSON.stringify does (no
+// is base64 text). json.RawMessage is written as it is (it must be valid JSON); TrustedJSON
+// is written as it is without that check; a RawValue brings its attachments along. Strings are escaped as JavaScript's JSON.stringify does (no
 // HTML escaping). Map keys are sorted, as encoding/json sorts them. Other values go through
 // encoding/json.
 func AppendValue(dst []byte, atts [][]byte, v any) ([]byte, [][]byte, error) {
@@ -93,6 +101,14 @@ func appendValue(dst []byte, atts [][]byte, v any, depth int) ([]byte, [][]byte,
 			return append(dst, "null"...), atts, nil
 		}
 		if !Valid(x) {
+			return dst, atts, ErrInvalidRawJSON
+		}
+		return append(dst, x...), atts, nil
+	case TrustedJSON:
+		if x == nil {
+			return append(dst, "null"...), atts, nil
+		}
+		if len(x) == 0 {
 			return dst, atts, ErrInvalidRawJSON
 		}
 		return append(dst, x...), atts, nil

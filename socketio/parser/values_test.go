@@ -106,3 +106,23 @@ func BenchmarkAppendEvent(b *testing.B) {
 		buf, _, _ = AppendEvent(buf[:0], nil, "order:update", args...)
 	}
 }
+
+// TrustedJSON is written without the syntax check: the test gives it text that a
+// json.RawMessage would not pass, to show the check is skipped, and the cases it still refuses.
+func TestAppendTrustedJSON(t *testing.T) {
+	t.Parallel()
+	got, atts, err := AppendEvent(nil, nil, "e", TrustedJSON(`{"id":7,"b":{"_placeholder":true,"num":0}}`), TrustedJSON(nil))
+	if err != nil || string(got) != `["e",{"id":7,"b":{"_placeholder":true,"num":0}},null]` || len(atts) != 0 {
+		t.Errorf("trusted: %s, %d attachments, %v", got, len(atts), err)
+	}
+	got, _, err = AppendValue(nil, nil, TrustedJSON(`{`))
+	if err != nil || string(got) != `{` {
+		t.Errorf("trusted text is checked: %s %v", got, err)
+	}
+	if _, _, err := AppendValue(nil, nil, json.RawMessage(`{`)); !errors.Is(err, ErrInvalidRawJSON) {
+		t.Errorf("json.RawMessage is no longer checked: %v", err)
+	}
+	if _, _, err := AppendValue(nil, nil, TrustedJSON{}); !errors.Is(err, ErrInvalidRawJSON) {
+		t.Errorf("empty TrustedJSON: %v", err)
+	}
+}
