@@ -16,9 +16,21 @@ import (
 
 // socketData is what a socket carries about its user. Its JSON form is the one the Node.js
 // reference service keeps in socket.data, so that FetchSockets answers mix in a cluster.
+// ConnectedAt is kept as a time, in UTC, and formatted (RFC 3339 with nanoseconds, as
+// before) only when the sockets are listed: a formatted string cost every connection an
+// allocation and 16 bytes more.
 type socketData struct {
+	UserID       string    `json:"userId"`
+	RestaurantID string    `json:"restaurantId,omitempty"`
+	ConnectedAt  time.Time `json:"connectedAt"`
+}
+
+// fetchedData is socketData as FetchSockets returns it, from this node or another one. The
+// time stays text here, so that a peer's unreadable connectedAt loses only itself (the
+// socket's handshake time stands in) and not the members after it.
+type fetchedData struct {
 	UserID       string `json:"userId"`
-	RestaurantID string `json:"restaurantId,omitempty"`
+	RestaurantID string `json:"restaurantId"`
 	ConnectedAt  string `json:"connectedAt"`
 }
 
@@ -46,7 +58,7 @@ func (s *Service) setupNamespace(ns *socketio.Namespace) {
 				"address", sock.Handshake().Address)
 			return err // its text, "Authentication error" or "Invalid token", is the client's connect_error
 		}
-		sock.SetData(&socketData{UserID: id.UserID, RestaurantID: id.RestaurantID, ConnectedAt: time.Now().UTC().Format(time.RFC3339Nano)})
+		sock.SetData(&socketData{UserID: id.UserID, RestaurantID: id.RestaurantID, ConnectedAt: time.Now().UTC()})
 		return nil
 	})
 	// The event and disconnect handlers are registered once on the namespace rather than on

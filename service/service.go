@@ -173,7 +173,7 @@ func (s *Service) allowRequest(*http.Request) error {
 // socket.io-client bundle of CLIENT_SCRIPT.
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/socket.io/", s.io)
+	mux.Handle(socketIOPath, s.io)
 	// The exact path wins over the Socket.IO prefix; the Engine.IO handler never sees it.
 	if s.clientScript != nil {
 		mux.Handle(devpage.ClientScriptPath, s.clientScript)
@@ -189,7 +189,11 @@ func (s *Service) Handler() http.Handler {
 	} else {
 		mux.HandleFunc("/", notFound)
 	}
-	return mux
+	rt := &router{mux: mux, io: s.io}
+	if s.cfg.InternalAddr == "" {
+		rt.api = s.api
+	}
+	return rt
 }
 
 // InternalHandler returns the handler of the INTERNAL_ADDR listener: the API, probes, metrics.
@@ -198,8 +202,38 @@ func (s *Service) InternalHandler() http.Handler {
 	mux.Handle(api.Prefix, s.api)
 	s.handleProbes(mux)
 	mux.HandleFunc("/", notFound)
-	return mux
+	return &router{mux: mux, api: s.api}
 }
+
+// router hands the requests of the frequent exact paths (the API's routes, Engine.IO's path)
+// straight to their handler and the others to mux. Going through an http.ServeMux cost an
+// API emit a few percent of its CPU and three allocations (path cleaning, pattern matching,
+// recording the pattern). The paths taken early are clean, and the mux would send them to the
+// same handler, so routing, the redirects of unclean paths and the 404s stay the mux's.
+type router struct {
+	mux *http.ServeMux
+	api http.Handler // nil when this listener does not serve the API
+	io  http.Handler // nil when this listener does not serve Socket.IO
+}
+
+func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case api.RouteEmit, api.RouteEmitBatch, api.RouteRoomsJoin, api.RouteRoomsLeave, api.RouteDisconnect, api.RouteSockets:
+		if rt.api != nil {
+			rt.api.ServeHTTP(w, r)
+			return
+		}
+	case socketIOPath:
+		if rt.io != nil {
+			rt.io.ServeHTTP(w, r)
+			return
+		}
+	}
+	rt.mux.ServeHTTP(w, r)
+}
+
+// socketIOPath is the path of every Engine.IO request, the prefix the mux gives Socket.IO.
+const socketIOPath = "/socket.io/"
 
 func (s *Service) handleProbes(mux *http.ServeMux) {
 	mux.HandleFunc("/health", s.probes.health)

@@ -73,6 +73,45 @@ func TestRoutesOfTheMainListener(t *testing.T) {
 	}
 }
 
+// The router takes some paths before the mux; each request here must get from it what the
+// mux alone answers, on both listeners. Locations are compared too, for the mux's redirects.
+func TestRouterAnswersAsTheMux(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	key := map[string]string{"x-internal-key": "key"}
+	for _, internal := range []bool{false, true} {
+		s := newTestService(t, func(c *config.Config) {
+			if internal {
+				c.InternalAddr = "127.0.0.1:0"
+			}
+		})
+		handlers := []http.Handler{s.Handler(), s.InternalHandler()}
+		for i, h := range handlers {
+			rt, ok := h.(*router)
+			if !ok {
+				t.Fatalf("handler %d is a %T", i, h)
+			}
+			for _, req := range []struct{ method, path string }{
+				{"POST", "/api/v1/internal/emit"}, {"GET", "/api/v1/internal/emit"},
+				{"POST", "/api/v1/internal/emit/batch"}, {"POST", "/api/v1/internal/rooms/join"},
+				{"POST", "/api/v1/internal/rooms/leave"}, {"POST", "/api/v1/internal/disconnect"},
+				{"GET", "/api/v1/internal/sockets?room=r"}, {"POST", "/api/v1/internal/sockets"},
+				{"GET", "/api/v1/internal/emit/"}, {"GET", "/api/v1/internal//emit"},
+				{"GET", "/api/v1/internal/x/../emit"}, {"GET", "/api/v1/internal"},
+				{"GET", "/socket.io/?EIO=3&transport=polling"}, {"GET", "/socket.io"},
+				{"GET", "/socket.io//"}, {"GET", "/socket.io/socket.io.js"},
+				{"GET", "/health"}, {"GET", "/nope"},
+			} {
+				want := request(t, rt.mux, req.method, req.path, key)
+				got := request(t, rt, req.method, req.path, key)
+				if got.StatusCode != want.StatusCode || got.Header.Get("Location") != want.Header.Get("Location") {
+					t.Errorf("internal=%v handler %d: %s %s: %d %q, the mux answers %d %q", internal, i, req.method, req.path,
+						got.StatusCode, got.Header.Get("Location"), want.StatusCode, want.Header.Get("Location"))
+				}
+			}
+		}
+	}
+}
+
 func TestInternalAddrMovesTheAPI(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	s := newTestService(t, func(c *config.Config) { c.InternalAddr = "127.0.0.1:0" })
