@@ -198,6 +198,13 @@ func (srv *Server) SessionCount() int { return int(srv.count.Load()) }
 // newSession creates a session, lets OnOpen attach its handler and registers it. The open
 // packet is the first thing queued, so it is the first thing the client receives.
 func (srv *Server) newSession(r *http.Request, transport string, ws *wsConn) *Session {
+	return srv.createSession(r, transport, ws, true)
+}
+
+// createSession is newSession; without queueOpen the caller writes the open packet itself,
+// before anything queued: the session is left with writing set, so that no writer starts
+// until the caller clears it.
+func (srv *Server) createSession(r *http.Request, transport string, ws *wsConn, queueOpen bool) *Session {
 	s := &Session{
 		hb:        wheelEntry{slot: -1},
 		srv:       srv,
@@ -209,8 +216,12 @@ func (srv *Server) newSession(r *http.Request, transport string, ws *wsConn) *Se
 	if !s.websocket {
 		s.poll = &pollState{wake: make(chan struct{}, 1)}
 	}
-	s.queue = append(s.queue, srv.openPacket(s))
-	s.queued = s.queue[0].size()
+	if queueOpen {
+		s.queue = append(s.queue, srv.openPacket(s))
+		s.queued = s.queue[0].size()
+	} else {
+		s.writing = true
+	}
 	srv.register(s)
 	if srv.shuttingDown.Load() {
 		// Shutdown may have ranged over the sessions before this one was stored.

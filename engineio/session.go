@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/tomato-code/realtime/engineio/packet"
 )
 
@@ -341,9 +342,24 @@ func (s *Session) receive(p packet.Packet) bool {
 	return true
 }
 
-// openPacket builds the open packet: exactly the five keys the protocol suites check.
+// openPacket builds the open packet of a polling session.
 func (srv *Server) openPacket(s *Session) *Message {
-	b := make([]byte, 0, 128)
+	return newControl(packet.Open, srv.appendOpenJSON(make([]byte, 0, 128), s))
+}
+
+// appendOpenFrame appends the websocket frame of the open packet, which a session opened over
+// websocket sends with its 101 response.
+func (srv *Server) appendOpenFrame(b []byte, s *Session) []byte {
+	var tmp [160]byte
+	data := srv.appendOpenJSON(tmp[:0], s)
+	b = appendFrameHeader(b, ws.OpText, 1+len(data))
+	b = append(b, byte(packet.Open))
+	return append(b, data...)
+}
+
+// appendOpenJSON appends the open packet's data: exactly the five keys the protocol suites
+// check.
+func (srv *Server) appendOpenJSON(b []byte, s *Session) []byte {
 	b = append(b, `{"sid":"`...)
 	b = append(b, s.id...)
 	b = append(b, `","upgrades":[`...)
@@ -356,6 +372,5 @@ func (srv *Server) openPacket(s *Session) *Message {
 	b = strconv.AppendInt(b, srv.cfg.PingTimeout.Milliseconds(), 10)
 	b = append(b, `,"maxPayload":`...)
 	b = strconv.AppendInt(b, srv.cfg.MaxPayload, 10)
-	b = append(b, '}')
-	return newControl(packet.Open, b)
+	return append(b, '}')
 }

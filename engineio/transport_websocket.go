@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -45,16 +46,29 @@ type wsConn struct {
 	in *inbound     // ReadPoller
 }
 
-// upgradeConn completes the websocket handshake. The bufio pair net/http hijacked with the
-// connection is dropped: only bytes it had already read are kept, returned as pending for
-// startReading (not in the wsConn, which would carry the slice for the connection's life).
-func (srv *Server) upgradeConn(w http.ResponseWriter, r *http.Request) (c *wsConn, pending []byte, err error) {
-	conn, rw, _, err := ws.UpgradeHTTP(r, w)
+// upgradeConn takes the connection of a websocket handshake request: it checks r, hijacks the
+// connection and answers a bad request as gobwas/ws's UpgradeHTTP does. The 101 response is
+// the caller's to write (writeHandshake), with what must follow it. The bufio pair net/http
+// hijacked with the connection is dropped: only bytes it had already read are kept, returned
+// as pending for startReading (not in the wsConn, which would carry the slice for the
+// connection's life).
+func (srv *Server) upgradeConn(w http.ResponseWriter, r *http.Request) (c *wsConn, accept [acceptLen]byte, pending []byte, err error) {
+	conn, rw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		if conn != nil {
-			conn.Close() // gobwas/ws has answered the handshake error already
+		if errors.Is(err, http.ErrNotSupported) {
+			err = ws.ErrNotHijacker
 		}
-		return nil, nil, err
+		body := err.Error()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, body)
+		return nil, accept, nil, err
+	}
+	if accept, err = checkUpgrade(r); err != nil {
+		conn.Write(rejectionResponse(err))
+		conn.Close()
+		return nil, accept, nil, err
 	}
 	c = &wsConn{conn: conn}
 	if sc, ok := conn.(syscall.Conn); ok {
@@ -64,7 +78,18 @@ func (srv *Server) upgradeConn(w http.ResponseWriter, r *http.Request) (c *wsCon
 		// Set before c is shared: whoever closes c must see it.
 		c.in = srv.pollers.newInbound(c)
 	}
-	return c, buffered(rw), nil
+	return c, accept, buffered(rw), nil
+}
+
+// writeHandshake writes the 101 response with accept, and frame after it in the same write.
+// The caller holds c.wmu or has not shared c yet.
+func (c *wsConn) writeHandshake(accept *[acceptLen]byte, frame []byte) error {
+	bp := handshakeBufs.Get().(*[]byte)
+	b := append(append101((*bp)[:0], accept), frame...)
+	_, err := c.conn.Write(b)
+	*bp = b[:0]
+	handshakeBufs.Put(bp)
+	return err
 }
 
 // startReading makes s read c, by a poller when the read mode and the connection allow it,
@@ -122,15 +147,29 @@ func (c *wsConn) writeFrame(f []byte, timeout time.Duration) error {
 	return err
 }
 
-// openWebSocket opens a websocket-only session.
+// openWebSocket opens a websocket-only session. Its open packet is not queued: it goes out
+// in the write of the 101 response, and the session's writer starts only after that write.
 func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request) {
-	c, pending, err := srv.upgradeConn(w, r)
+	c, accept, pending, err := srv.upgradeConn(w, r)
 	if err != nil {
 		return
 	}
-	s := srv.newSession(r, TransportWebSocket, c)
+	// Held from before c is shared: a close frame (a session closed during OnOpen) must not
+	// overtake the 101.
+	c.wmu.Lock()
+	s := srv.createSession(r, TransportWebSocket, c, false)
+	var frame [256]byte
+	err = c.writeHandshake(&accept, srv.appendOpenFrame(frame[:0], s))
+	c.wmu.Unlock()
+	if err != nil {
+		s.writeFailed(c, err)
+		return
+	}
 	s.mu.Lock()
-	s.kickLocked() // write the open packet
+	s.writing = false
+	if len(s.queue) > 0 || s.state == stateClosing {
+		s.kickLocked() // sent during OnOpen, or a close that waited for the open packet
+	}
 	s.mu.Unlock()
 	s.startReading(c, pending, false)
 }

@@ -15,8 +15,12 @@ import (
 // websocket for a session that is upgrading or upgraded is closed, and so is the candidate
 // when UpgradeTimeout passes first.
 func (s *Session) serveUpgrade(w http.ResponseWriter, r *http.Request) {
-	c, pending, err := s.srv.upgradeConn(w, r)
+	c, accept, pending, err := s.srv.upgradeConn(w, r)
 	if err != nil {
+		return
+	}
+	if err := c.writeHandshake(&accept, nil); err != nil {
+		c.close(closeNormal)
 		return
 	}
 	s.mu.Lock()
