@@ -425,12 +425,16 @@ func (a *MemoryAdapter) resolve(dst []resolved, rooms []string) []resolved {
 	return dst
 }
 
-// fill looks the rooms up; the caller holds their shards' read locks.
+// fill looks the rooms up; the caller holds their shards' read locks. A name that cannot be
+// a socket id is not looked up among them: most broadcasts name a room of users, and the
+// second lookup, a likely cache miss, was a visible part of a targeted emit.
 func (a *MemoryAdapter) fill(rs []resolved) {
 	for i := range rs {
 		sh := &a.shards[rs[i].shard]
 		rs[i].set = sh.rooms[rs[i].name]
-		rs[i].id = sh.ids[rs[i].name]
+		if len(rs[i].name) == socketIDLen {
+			rs[i].id = sh.ids[rs[i].name]
+		}
 	}
 }
 

@@ -79,9 +79,14 @@ type ackEntry struct {
 	fn  func(Args, error)
 }
 
-// newSocketID returns 20 characters of URL-safe base64 from crypto/rand, like socket.io's ids.
+// socketIDLen is the length of every id newSocketID returns: the adapter looks a room up
+// among socket ids only when its name has that length.
+const socketIDLen = 20
+
+// newSocketID returns socketIDLen characters of URL-safe base64 from crypto/rand, like
+// socket.io's ids.
 func newSocketID() string {
-	var b [15]byte
+	var b [socketIDLen / 4 * 3]byte
 	rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }

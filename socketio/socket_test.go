@@ -499,3 +499,12 @@ func TestOnReplacesAndRemoves(t *testing.T) {
 	cl.send(`2["c"]`)
 	cl.expect(`2["got","a2"]`, `2["got","c"]`)
 }
+
+// The adapter looks a room up among socket ids only when its name is socketIDLen long.
+func TestSocketIDLength(t *testing.T) {
+	for range 100 {
+		if id := newSocketID(); len(id) != socketIDLen {
+			t.Fatalf("id %q has %d characters, want %d", id, len(id), socketIDLen)
+		}
+	}
+}
