@@ -202,7 +202,9 @@ func (s *Session) Writable() bool {
 }
 
 // Close closes the session with reason "forced close" once the messages already queued are
-// written, and over polling the close packet too (within PingTimeout at most). It returns at once; OnClose runs on another goroutine.
+// written, and over polling the close packet too (within PingTimeout at most): queued messages
+// go in one poll response and the close packet in the next, as the reference sends them. It
+// returns at once; OnClose runs on another goroutine.
 func (s *Session) Close() { s.closeGracefully(ReasonForcedClose) }
 
 func (s *Session) closeGracefully(reason string) {

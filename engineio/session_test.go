@@ -1,7 +1,6 @@
 package engineio
 
 import (
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
@@ -38,23 +37,15 @@ func TestOnOpenSendsAndCloses(t *testing.T) {
 	}})
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
-	resp, err := http.Get(hs.URL + "/?EIO=4&transport=polling")
-	if err != nil {
-		t.Fatal(err)
+	// What was queued goes in the handshake response, the close packet in the next.
+	_, body, _ := request(t, "GET", hs.URL+"/?EIO=4&transport=polling", "")
+	recs := strings.Split(body, "\x1e")
+	if len(recs) != 2 || recs[1] != "4welcome" {
+		t.Fatalf("handshake response %q", body)
 	}
-	var b strings.Builder
-	buf := make([]byte, 512)
-	for {
-		n, err := resp.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
-	resp.Body.Close()
-	recs := strings.Split(b.String(), "\x1e")
-	if len(recs) != 3 || !strings.HasPrefix(recs[0], "0{") || recs[1] != "4welcome" || recs[2] != "1" {
-		t.Errorf("handshake response %q", b.String())
+	sid := parseOpen(t, recs[0]).Sid
+	if status, body, _ := request(t, "GET", hs.URL+"/?EIO=4&transport=polling&sid="+sid, ""); status != 200 || body != "1" {
+		t.Errorf("second GET: %d %q", status, body)
 	}
 	select {
 	case r := <-closed:
@@ -79,6 +70,46 @@ func TestPollingCloseWaitsForGet(t *testing.T) {
 	}
 	if ev := r.waitClose(t); ev.reason != ReasonForcedClose {
 		t.Errorf("close %+v", ev)
+	}
+}
+
+// Close over polling with messages queued: they go in one response, the close packet alone in
+// the next, whether the first GET was pending at the close or came after it. OnClose runs once
+// the close packet is on its way.
+func TestPollingCloseSendsQueuedFirst(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	ts := newTestServer(t, Config{}, false)
+	for _, pending := range []bool{false, true} {
+		sid := ts.pollHandshake(t)
+		r := ts.nextSession(t)
+		first := make(chan string, 1)
+		if pending {
+			go func() { _, body := ts.poll(t, sid); first <- body }()
+			eventually(t, "the pending GET", r.s.getPending)
+		}
+		r.s.Send(NewTextMessage([]byte("a")), NewTextMessage([]byte("b")))
+		r.s.Close()
+		if !pending {
+			_, body := ts.poll(t, sid)
+			first <- body
+		}
+		if body := <-first; body != "4a\x1e4b" {
+			t.Errorf("pending %v: first GET after the close %q, want the queued messages alone", pending, body)
+		}
+		select {
+		case ev := <-r.closed:
+			t.Errorf("pending %v: closed %+v before the close packet was sent", pending, ev)
+		default:
+		}
+		if status, body := ts.poll(t, sid); status != 200 || body != "1" {
+			t.Errorf("pending %v: second GET %d %q, want the close packet", pending, status, body)
+		}
+		if ev := r.waitClose(t); ev.reason != ReasonForcedClose {
+			t.Errorf("pending %v: close %+v", pending, ev)
+		}
+		if status, _ := ts.poll(t, sid); status != 400 {
+			t.Errorf("pending %v: GET after the close: %d", pending, status)
+		}
 	}
 }
 

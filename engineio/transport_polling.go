@@ -69,10 +69,17 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 			writeError(w, CodeBadRequest, "")
 			return
 		}
-		if len(s.queue) > 0 || s.state == stateClosing {
-			if s.state == stateClosing {
-				end, finishing = msgClose, true
-			}
+		if len(s.queue) > 0 {
+			break
+		}
+		if s.state == stateClosing {
+			// A graceful close sends what was queued first and the close packet in the next
+			// response, as the reference does (Socket.close waits for "drain"; the transport
+			// then buffers the close for its next GET). In one payload, socket.io-client would
+			// act on the close before the packets it carries: it decodes them a tick later,
+			// so a Socket.IO DISCONNECT ahead of the close would be lost and the client would
+			// reconnect.
+			end, finishing = msgClose, true
 			break
 		}
 		if s.probed && probeWait == nil {
