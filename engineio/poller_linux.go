@@ -301,11 +301,13 @@ func (p *poller) del(in *inbound) {
 }
 
 func (p *poller) ctl(in *inbound, op int) error {
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(in.slot), Pad: int32(in.gen)}
-	var err error
-	cerr := in.c.rc.Control(func(fd uintptr) {
-		err = unix.EpollCtl(p.epfd, op, int(fd), &ev)
-	})
+	c := ctlPool.Get().(*epollCtl)
+	c.epfd, c.op = p.epfd, op
+	c.ev = unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(in.slot), Pad: int32(in.gen)}
+	cerr := in.c.rc.Control(c.fn)
+	err := c.err
+	c.err = nil
+	ctlPool.Put(c)
 	if cerr != nil {
 		return cerr
 	}
@@ -313,4 +315,24 @@ func (p *poller) ctl(in *inbound, op int) error {
 		return os.NewSyscallError("epoll_ctl", err)
 	}
 	return nil
+}
+
+// epollCtl is one epoll_ctl call through a RawConn. A closure capturing the event would
+// escape with it (Control takes a func), three allocations per registration change, one at
+// least per handshake: pooled, with its method value bound once, it costs none.
+type epollCtl struct {
+	epfd, op int
+	ev       unix.EpollEvent
+	err      error
+	fn       func(fd uintptr)
+}
+
+var ctlPool = sync.Pool{New: func() any {
+	c := new(epollCtl)
+	c.fn = c.do
+	return c
+}}
+
+func (c *epollCtl) do(fd uintptr) {
+	c.err = unix.EpollCtl(c.epfd, c.op, int(fd), &c.ev)
 }

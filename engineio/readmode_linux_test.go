@@ -108,3 +108,40 @@ func (e echo) OnMessage(d []byte, bin bool) {
 	}
 }
 func (echo) OnClose(string, error) {}
+
+// Changing a connection's epoll registration (pauses, resumptions, every handshake) allocates
+// nothing; the connection is still served afterwards.
+func TestPollerCtlAllocatesNothing(t *testing.T) {
+	if testReadMode != ReadPoller {
+		t.Skip("ReadPoller only")
+	}
+	testutil.CheckGoroutines(t)
+	ts := newTestServer(t, Config{}, true)
+	c, r := openWS(t, ts)
+	c.send("4warm")
+	c.readText()
+	in := r.s.ws.in
+	in.mu.Lock()
+	pl, watched := in.pl, in.watched
+	var err error
+	allocs := testing.AllocsPerRun(100, func() {
+		pl.del(in)
+		if e := pl.add(in); e != nil {
+			err = e
+		}
+	})
+	in.mu.Unlock()
+	if pl == nil || !watched {
+		t.Fatal("connection not in a poller")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if allocs != 0 && !raceEnabled {
+		t.Errorf("%v allocations per del+add, want 0", allocs)
+	}
+	c.send("4after")
+	if got := c.readText(); got != "4after" {
+		t.Errorf("echo %q", got)
+	}
+}
