@@ -563,6 +563,13 @@ func BenchmarkWebSocketHandshake(b *testing.B) {
 	addr := strings.TrimPrefix(hs.URL, "http://")
 	req := []byte("GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + addr +
 		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	// One session stays open throughout, as on a server with clients: otherwise the pollers
+	// would stop after each session and start again for the next.
+	keep, err := tryDialWS(&testServer{url: hs.URL + "/engine.io/"}, "EIO=4&transport=websocket")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer keep.conn.Close()
 	buf := make([]byte, 4096)
 	b.ReportAllocs()
 	b.ResetTimer()
