@@ -1,17 +1,23 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	nodepeer "github.com/tomato-code/realtime/bench/peers/node"
 	"github.com/tomato-code/realtime/internal/testutil"
@@ -203,5 +209,66 @@ return out;`, &out, "REF="+ref.URL())
 	}
 	if fmt.Sprint(out["goLists"]) != "[u2]" || fmt.Sprint(out["nodeLists"]) != "[u1]" {
 		t.Errorf("cross-implementation listings: go %v node %v", out["goLists"], out["nodeLists"])
+	}
+}
+
+// TestE2EAdapterMetrics: what the Redis adapter meets shows on /metrics. An undecodable message
+// on the broadcast channel is counted as malformed (and dropped), not silently lost.
+func TestE2EAdapterMetrics(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	url, key := redisURL(t), uniqueKey(t)
+	p := startService(t, "REDIS_URL="+url, "REDIS_KEY="+key)
+	p.waitLog(map[string]string{"msg": "listening", "adapter": "redis"})
+	metric := func(name string) float64 {
+		t.Helper()
+		resp, err := http.Get(p.url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					t.Fatalf("%s: %v", sc.Text(), err)
+				}
+				return f
+			}
+		}
+		t.Fatalf("/metrics has no %s", name)
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for metric("realtime_adapter_ready") != 1 {
+		select {
+		case <-ctx.Done():
+			t.Fatal("the adapter never became ready")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	for _, name := range []string{"realtime_adapter_malformed_total", "realtime_adapter_publish_failed_total",
+		"realtime_adapter_receive_dropped_total", "realtime_adapter_reconnects_total", "realtime_adapter_publish_queue_bytes"} {
+		if v := metric(name); v != 0 {
+			t.Errorf("%s = %v on a fresh node", name, v)
+		}
+	}
+	opts, err := goredis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := goredis.NewClient(opts)
+	defer rc.Close()
+	// The pattern subscription receives the main namespace's broadcast channel.
+	if err := rc.Publish(ctx, key+"#/#", "\xc1 not msgpack").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for metric("realtime_adapter_malformed_total") != 1 {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("malformed message not counted; received %v", metric("realtime_adapter_received_total"))
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }

@@ -27,7 +27,9 @@ func redisAdapter(cfg *config.Config, log *slog.Logger, opts *service.Options) (
 	opts.AdapterState = redisState{cl}
 	opts.AdapterStats = func() metrics.AdapterStats {
 		st := cl.Stats()
-		return metrics.AdapterStats{Published: st.Published, Received: st.Received, PublishDropped: st.PublishDropped, Ready: cl.Ready()}
+		return metrics.AdapterStats{Published: st.Published, Received: st.Received, PublishDropped: st.PublishDropped,
+			PublishFailed: st.PublishFailed, Malformed: st.Malformed, ReceiveDropped: st.ReceiveDropped,
+			Reconnects: st.Reconnects, QueuedBytes: st.QueuedBytes, Ready: cl.Ready()}
 	}
 	return func() {
 		if err := cl.Close(); err != nil {

@@ -142,6 +142,17 @@ func New() *Metrics {
 		func(s AdapterStats) uint64 { return s.Received })
 	dropped := adapterCounter("realtime_adapter_publish_dropped_total", "Messages not published because the publish queue was full.",
 		func(s AdapterStats) uint64 { return s.PublishDropped })
+	failed := adapterCounter("realtime_adapter_publish_failed_total", "Messages handed to Redis whose publish failed (connection lost while sending).",
+		func(s AdapterStats) uint64 { return s.PublishFailed })
+	malformed := adapterCounter("realtime_adapter_malformed_total", "Messages received from the cluster that could not be decoded, dropped.",
+		func(s AdapterStats) uint64 { return s.Malformed })
+	receiveDropped := adapterCounter("realtime_adapter_receive_dropped_total", "Messages received from the cluster and dropped because the node's handling queue was full.",
+		func(s AdapterStats) uint64 { return s.ReceiveDropped })
+	reconnects := adapterCounter("realtime_adapter_reconnects_total", "Reconnections of the adapter's subscriber connection.",
+		func(s AdapterStats) uint64 { return s.Reconnects })
+	queued := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "realtime_adapter_publish_queue_bytes", Help: "Bytes waiting in the adapter's publish queue.",
+	}, func() float64 { return float64(m.adapterStats().QueuedBytes) })
 	ready := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "realtime_adapter_ready", Help: "1 while the adapter reaches the cluster (always 1 in memory).",
 	}, func() float64 {
@@ -158,7 +169,7 @@ func New() *Metrics {
 	})
 	m.registry.MustRegister(
 		m.connections, m.connects, m.connectErrors, m.disconnects, m.eventsIn, m.eventsOut, m.fanout,
-		m.apiRequests, m.apiDuration, m.apiEmits, published, received, dropped, ready, m.drops, m.draining,
+		m.apiRequests, m.apiDuration, m.apiEmits, published, received, dropped, failed, malformed, receiveDropped, reconnects, queued, ready, m.drops, m.draining,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -257,7 +268,13 @@ func (m *Metrics) APIEmits(route string, n int) {
 // AdapterStats are the cluster adapter's counters since start.
 type AdapterStats struct {
 	Published, Received, PublishDropped uint64
-	Ready                               bool
+	// PublishFailed messages were handed to Redis but failed; Malformed received messages were
+	// dropped as undecodable; ReceiveDropped were dropped because the node could not handle
+	// them fast enough; Reconnects counts reconnections of the subscriber connection.
+	PublishFailed, Malformed, ReceiveDropped, Reconnects uint64
+	// QueuedBytes wait in the publish queue now (Redis slow or away).
+	QueuedBytes uint64
+	Ready       bool
 }
 
 // ObserveAdapter makes the adapter metrics read fn at each scrape. Without it they read 0 and

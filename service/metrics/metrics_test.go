@@ -43,7 +43,9 @@ func TestExposition(t *testing.T) {
 	if out := scrape(t, m); !strings.Contains(out, "realtime_adapter_ready 1") || !strings.Contains(out, "realtime_adapter_published_total 0") {
 		t.Fatal("without an adapter, the adapter metrics must read ready and zero")
 	}
-	m.ObserveAdapter(func() AdapterStats { return AdapterStats{Published: 1, Received: 2, PublishDropped: 3} })
+	m.ObserveAdapter(func() AdapterStats {
+		return AdapterStats{Published: 1, Received: 2, PublishDropped: 3, PublishFailed: 4, Malformed: 5, ReceiveDropped: 6, Reconnects: 7, QueuedBytes: 8}
+	})
 
 	out := scrape(t, m)
 	for _, want := range []string{
@@ -64,6 +66,11 @@ func TestExposition(t *testing.T) {
 		`realtime_adapter_published_total 1`,
 		`realtime_adapter_received_total 2`,
 		`realtime_adapter_publish_dropped_total 3`,
+		`realtime_adapter_publish_failed_total 4`,
+		`realtime_adapter_malformed_total 5`,
+		`realtime_adapter_receive_dropped_total 6`,
+		`realtime_adapter_reconnects_total 7`,
+		`realtime_adapter_publish_queue_bytes 8`,
 		`realtime_adapter_ready 0`,
 		`realtime_write_queue_drops_total{kind="volatile"} 3`,
 		`realtime_write_queue_drops_total{kind="write_queue_full"} 0`,
