@@ -41,3 +41,19 @@ func BenchmarkDecodeBroadcast(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPeekBroadcast is what a node pays to read the rooms of the same message and drop
+// it when it holds none of them; compare with BenchmarkDecodeBroadcast.
+func BenchmarkPeekBroadcast(b *testing.B) {
+	msg, err := AppendBroadcast(nil, benchBroadcast)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		if _, _, err := PeekBroadcast(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

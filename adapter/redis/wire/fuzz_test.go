@@ -183,3 +183,52 @@ func FuzzDecodeResponse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSkip: skip accepts and refuses exactly what value does, with the same error, and ends
+// where value ends.
+func FuzzSkip(f *testing.F) {
+	addSeeds(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		skipLikeValue(t, b)
+	})
+}
+
+// FuzzPeekBroadcast is the differential test of the early drop: whenever DecodeBroadcast
+// accepts a message (so that a node would deliver it), PeekBroadcast accepts it too with the
+// same uid and options, so that a node never drops, on the strength of the options alone, a
+// message it would have delivered. Whatever PeekBroadcast refuses, DecodeBroadcast refuses;
+// whatever it accepts is valid MessagePack.
+func FuzzPeekBroadcast(f *testing.F) {
+	addSeeds(f)
+	for _, v := range []any{
+		[]any{"u", Map{{"type", int64(2)}, {"data", []any{"e"}}}, Map{{"rooms", []any{"a", int64(3), 2.5, "a"}}, {"except", nil}}, "x"},
+		[]any{int64(1), Map{{"type", 2.0}, {"data", []any{"e", []byte{1}}}, {"nsp", "/x"}}, Map{{"rooms", Undefined{}}, {"flags", Map{{"timeout", int64(5)}}}}},
+		[]any{"u", Map{{"type", int64(2)}, {"data", []any{"e"}}}, Map{{"rooms", []any{"a"}}, {"rooms", []any{"b"}}, {"__proto__", int64(1)}}},
+	} {
+		raw, err := Append(nil, v)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(raw)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		full, ferr := DecodeBroadcast(b)
+		uid, opts, perr := PeekBroadcast(b)
+		if perr != nil && !errors.Is(perr, ErrMalformed) {
+			t.Fatalf("error not ErrMalformed: %v", perr)
+		}
+		if ferr == nil {
+			if perr != nil {
+				t.Fatalf("DecodeBroadcast accepts what PeekBroadcast refuses: %v", perr)
+			}
+			if uid != full.UID || !reflect.DeepEqual(opts, full.Opts) {
+				t.Fatalf("peeked %q %#v, decoded %q %#v", uid, opts, full.UID, full.Opts)
+			}
+		}
+		if perr == nil {
+			if _, err := Decode(b); err != nil {
+				t.Fatalf("PeekBroadcast accepts MessagePack that Decode refuses: %v", err)
+			}
+		}
+	})
+}

@@ -228,3 +228,54 @@ func decodeFlags(m Map) Flags {
 	}
 	return f
 }
+
+// PeekBroadcast reads the uid and the options of a broadcast message and passes over its
+// packet without building it, so that a node can drop a broadcast for rooms it does not hold
+// (or its own) for a fraction of the cost of DecodeBroadcast.
+//
+// It refuses what DecodeBroadcast refuses about the message's MessagePack (every value is
+// checked as Decode checks it, trailing bytes included), its shape [uid, packet, opts] and its
+// options, and returns the same uid and options when DecodeBroadcast succeeds. It does not
+// look inside the packet beyond checking that it is a map: a packet whose type, namespace or
+// data DecodeBroadcast would refuse passes here.
+func PeekBroadcast(payload []byte) (uid string, opts BroadcastOptions, err error) {
+	d := decoder{b: payload}
+	n, isArray, err := d.arrayHeader()
+	if err != nil {
+		return "", opts, err
+	}
+	if !isArray || n < 3 {
+		return "", opts, malformed("broadcast is not an array [uid, packet, opts]")
+	}
+	u, err := d.value()
+	if err != nil {
+		return "", opts, err
+	}
+	uid, _ = u.(string)
+	if !d.nextIsMap() {
+		return "", opts, malformed("broadcast packet is not a map")
+	}
+	if err := d.skip(); err != nil {
+		return "", opts, err
+	}
+	o, err := d.value()
+	if err != nil {
+		return "", opts, err
+	}
+	for range n - 3 {
+		if err := d.skip(); err != nil {
+			return "", opts, err
+		}
+	}
+	if d.off != len(payload) {
+		return "", opts, malformed("%d trailing bytes", len(payload)-d.off)
+	}
+	om, ok := o.(Map)
+	if !ok {
+		return "", opts, malformed("broadcast options are a %T, not a map", o)
+	}
+	if opts, err = decodeOptions(om); err != nil {
+		return "", BroadcastOptions{}, err
+	}
+	return uid, opts, nil
+}
