@@ -183,8 +183,29 @@ func (a *Adapter) onResponse(payload []byte) {
 	}
 }
 
-// onBroadcast delivers a broadcast of another server to the local targets.
-func (a *Adapter) onBroadcast(payload []byte) {
+// onBroadcast delivers a broadcast of another server to the local targets. roomChecked says
+// that the message came on the channel of a room this node holds (see Cluster.handle).
+//
+// A message on the namespace channel, where broadcasts to several rooms travel, is peeked at
+// first: its packet is passed over, and the message is dropped when it is our own or when it
+// names rooms of which this node holds none, which is what most nodes of a cluster do with
+// most such messages. Only the MessagePack structure and the options of a dropped message
+// are checked, so a message whose packet is not a valid event (wrong type, no data) counts as
+// malformed only on the nodes that hold one of its rooms; one that is not MessagePack, not an
+// array [uid, packet map, opts] or has invalid options still counts everywhere. The namespace
+// in the packet plays no part in the drop: a message for rooms this node does not hold
+// reaches no local socket whatever its namespace.
+func (a *Adapter) onBroadcast(payload []byte, roomChecked bool) {
+	if !roomChecked {
+		uid, opts, err := wire.PeekBroadcast(payload)
+		if err != nil {
+			a.malformed(a.ch.Broadcast, err)
+			return
+		}
+		if uid == a.uid || (len(opts.Rooms) > 0 && !a.holdsAny(opts.Rooms)) {
+			return
+		}
+	}
 	b, err := wire.DecodeBroadcast(payload)
 	if err != nil {
 		a.malformed(a.ch.Broadcast, err)
@@ -194,6 +215,16 @@ func (a *Adapter) onBroadcast(payload []byte) {
 		return // our own (delivered before publishing), or another namespace's
 	}
 	_ = a.mem.Broadcast(a.packetIn(b.Packet), optionsIn(b.Opts))
+}
+
+// holdsAny reports whether a local socket is in one of rooms.
+func (a *Adapter) holdsAny(rooms []string) bool {
+	for _, r := range rooms {
+		if a.mem.HasRoom(r) {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *Adapter) packetIn(p wire.Packet) *parser.Packet {

@@ -16,15 +16,18 @@ import (
 // publishes b.N single-room broadcasts to rooms this node has no socket in. With
 // SubscribeRooms Redis does not even send them here (received/op 0); with SubscribePattern
 // (what Node.js nodes do) every one crosses the network and is read, parsed and dropped.
+// pattern-2rooms publishes broadcasts to two foreign rooms, which travel on the namespace
+// channel in both modes: the node drops them after reading their options (PeekBroadcast).
 func BenchmarkForeignRoomTraffic(b *testing.B) {
 	for _, mode := range []SubscriptionMode{SubscribeRooms, SubscribePattern} {
 		b.Run(map[SubscriptionMode]string{SubscribeRooms: "rooms", SubscribePattern: "pattern"}[mode], func(b *testing.B) {
-			benchForeignRoomTraffic(b, mode)
+			benchForeignRoomTraffic(b, mode, false)
 		})
 	}
+	b.Run("pattern-2rooms", func(b *testing.B) { benchForeignRoomTraffic(b, SubscribePattern, true) })
 }
 
-func benchForeignRoomTraffic(b *testing.B, mode SubscriptionMode) {
+func benchForeignRoomTraffic(b *testing.B, mode SubscriptionMode, twoRooms bool) {
 	url, key := cluster.RedisURL(b), cluster.Key(b)
 	cl, err := New(Config{URL: url, Key: key, Subscription: mode, Logger: discardLogger()})
 	if err != nil {
@@ -38,9 +41,14 @@ func benchForeignRoomTraffic(b *testing.B, mode SubscriptionMode) {
 	if err := cl.waitSynced(ctx); err != nil {
 		b.Fatal(err)
 	}
+	// The last message, published after the measured ones, on a channel none of them uses.
+	sentinelCh := a.ch.Broadcast
+	if twoRooms {
+		sentinelCh = a.ch.Room("sentinel") // received through the pattern
+	}
 	sentinel := make(chan struct{}, 1)
 	hook := func(channel string) {
-		if channel == a.ch.Broadcast {
+		if channel == sentinelCh {
 			sentinel <- struct{}{}
 		}
 	}
@@ -48,7 +56,7 @@ func benchForeignRoomTraffic(b *testing.B, mode SubscriptionMode) {
 
 	msg, err := wire.AppendBroadcast(nil, wire.Broadcast{UID: "other", Packet: wire.Packet{Nsp: "/",
 		Data: json.RawMessage(`["order:update",{"id":"o-123456","status":"preparing","eta":1200}]`)},
-		Opts: wire.BroadcastOptions{Rooms: []string{"user:x"}}})
+		Opts: wire.BroadcastOptions{Rooms: []string{"user:x", "user:y"}[:map[bool]int{false: 1, true: 2}[twoRooms]]}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -58,14 +66,18 @@ func benchForeignRoomTraffic(b *testing.B, mode SubscriptionMode) {
 	b.ResetTimer()
 	pipe := pub.Pipeline()
 	for i := range b.N {
-		pipe.Publish(ctx, a.ch.Room(fmt.Sprintf("user:%d", i%1000)), msg)
+		ch := a.ch.Room(fmt.Sprintf("user:%d", i%1000))
+		if twoRooms {
+			ch = a.ch.Broadcast
+		}
+		pipe.Publish(ctx, ch, msg)
 		if pipe.Len() == 256 || i == b.N-1 {
 			if _, err := pipe.Exec(ctx); err != nil {
 				b.Fatal(err)
 			}
 		}
 	}
-	if err := pub.Publish(ctx, a.ch.Broadcast, msg).Err(); err != nil {
+	if err := pub.Publish(ctx, sentinelCh, msg).Err(); err != nil {
 		b.Fatal(err)
 	}
 	<-sentinel // everything published before it has reached the node (one connection, in order)

@@ -162,7 +162,7 @@ func (c *Cluster) handle(msg inbound) {
 		if msg.room != "" && !msg.a.mem.HasRoom(msg.room) {
 			return // for a room this node does not hold: dropped before decoding, as Node does
 		}
-		msg.a.onBroadcast(msg.payload)
+		msg.a.onBroadcast(msg.payload, msg.room != "")
 	case routeRequest:
 		msg.a.onRequest(msg.payload)
 	}

@@ -23,9 +23,13 @@
 // after a reconnect. See package wire for the formats.
 //
 // By default (SubscribePattern) a node PSUBSCRIBEs "<key>#<nsp>#*", as Node.js nodes do, and
-// drops messages for rooms it does not hold after receiving them. SubscribeRooms instead
-// subscribes to the namespace channel and to the channel of each room that has a local socket
-// (socket ids included), so that a node receives no traffic for rooms it does not hold;
+// drops messages for rooms it does not hold after receiving them: a message on a room's
+// channel by its channel name, a message to several rooms on the namespace channel after
+// reading only its options (wire.PeekBroadcast), never decoding its packet. Such a dropped
+// message whose packet is not a valid event is therefore not counted as malformed (see
+// Stats); one that is not a MessagePack array [uid, packet, opts] still is. SubscribeRooms
+// instead subscribes to the namespace channel and to the channel of each room that has a local
+// socket (socket ids included), so that a node receives no traffic for rooms it does not hold;
 // BenchmarkForeignRoomTraffic measures the difference. Its price: when the first local socket
 // joins a room, the node's SUBSCRIBE to the room's channel takes effect about one Redis round
 // trip later, and a single-room broadcast published in between does not reach this node. That

@@ -35,7 +35,9 @@ type Stats struct {
 	QueuedBytes uint64 `json:"queuedBytes"`
 	// Received messages from Redis, on every channel.
 	Received uint64 `json:"received"`
-	// Malformed received messages, dropped.
+	// Malformed received messages, dropped. A broadcast for rooms this node does not hold is
+	// checked only up to its options (see the package documentation), so a bad packet in it
+	// is not counted.
 	Malformed uint64 `json:"malformed"`
 	// ReceiveDropped received messages dropped because the handling queue was full.
 	ReceiveDropped uint64 `json:"receiveDropped"`

@@ -132,3 +132,50 @@ func waitRoomGone(t *testing.T, n *goNode, room string) {
 		}
 	}
 }
+
+// A broadcast on the namespace channel for rooms this node does not hold is dropped after a
+// look at its options: its packet is not decoded, so a packet that is not a valid event counts
+// as malformed only where one of its rooms is held. What is not MessagePack still counts.
+func TestForeignRoomBroadcastsDroppedBeforeDecoding(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	url, key := cluster.RedisURL(t), cluster.Key(t)
+	g1 := startGoNode(t, "g1", url, key, nodeOptions{})
+	clients := startClients(t, clientSpec{Name: "A", URL: g1.url, Rooms: []string{"a"}})
+	g1.synced(t)
+	a := g1.adapter("/")
+	msg := func(uid string, packet wire.Map, rooms ...string) []byte {
+		t.Helper()
+		list := make([]any, len(rooms))
+		for i, r := range rooms {
+			list[i] = r
+		}
+		b, err := wire.Append(nil, []any{uid, packet, wire.Map{{Key: "rooms", Value: list}, {Key: "except", Value: []any{}}, {Key: "flags", Value: wire.Map{}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	event := func(name string) wire.Map {
+		return wire.Map{{Key: "type", Value: int64(2)}, {Key: "data", Value: []any{name}}, {Key: "nsp", Value: "/"}}
+	}
+	notEvent := wire.Map{{Key: "type", Value: int64(0)}, {Key: "data", Value: []any{"connect"}}, {Key: "nsp", Value: "/"}}
+	rc := cluster.Client(t, url)
+	ctx := context.Background()
+	for _, m := range [][]byte{
+		msg("other", notEvent, "x", "y"),         // foreign rooms: dropped unread, not counted
+		msg("other", notEvent, "x", "a"),         // a is held: decoded, malformed
+		[]byte("\xc1 not msgpack"),               // malformed wherever it goes
+		msg("other", event("foreign"), "x", "y"), // reaches nobody here
+		msg(a.uid, event("own"), "a", "b"),       // our own: delivered before publishing
+		msg("other", event("ok"), "x", "a"),
+	} {
+		must(t, rc.Publish(ctx, a.ch.Broadcast, m).Err())
+	}
+	clients.Wait(wait, "A ok", gotEvent("A", "ok"))
+	if st := g1.cluster.Stats(); st.Malformed != 2 {
+		t.Errorf("malformed = %d, want 2 (stats %+v)", st.Malformed, st)
+	}
+	if n := clients.Count(func(l cluster.Line) bool { return l["event"] != nil }); n != 1 {
+		t.Errorf("A received %d events, want only ok", n)
+	}
+}
