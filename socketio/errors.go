@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/tomato-code/realtime/engineio"
+	"github.com/tomato-code/realtime/socketio/parser"
 )
 
 // Disconnect reasons, as Socket.IO names them. OnDisconnecting and OnDisconnect handlers receive
@@ -57,8 +58,9 @@ var (
 	ErrReservedEvent = errors.New("socketio: reserved event name")
 	// ErrAckSent: the acknowledgement was already sent; the second call sends nothing.
 	ErrAckSent = errors.New("socketio: acknowledgement already sent")
-	// ErrNoArg: an argument index is out of range.
-	ErrNoArg = errors.New("socketio: no such argument")
+	// ErrNoArg: an argument index is out of range. It is parser.ErrNoArgument, the error of
+	// the Args implementation the server shares with the client (client.ErrNoArgument).
+	ErrNoArg = parser.ErrNoArgument
 	// ErrAckTimeout wraps the context error when not every expected acknowledgement arrived.
 	ErrAckTimeout = errors.New("socketio: not all acknowledgements arrived")
 )

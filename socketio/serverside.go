@@ -83,6 +83,6 @@ func (ns *Namespace) dispatchServerSide(data json.RawMessage, atts [][]byte, rep
 			return nil
 		}
 	}
-	h(Args{elems: elems[1:], atts: atts}, ack)
+	h(parser.ArgsOf(elems[1:], atts), ack)
 	return true
 }

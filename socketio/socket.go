@@ -366,7 +366,7 @@ func (s *Socket) onEvent(p *parser.Packet) {
 	if err != nil {
 		return
 	}
-	args := Args{elems: elems[1:], atts: p.Attachments}
+	args := parser.ArgsOf(elems[1:], p.Attachments)
 	var ack Ack
 	if p.ID >= 0 {
 		ack = s.ackFunc(p.ID)
@@ -433,7 +433,7 @@ func (s *Socket) onAck(p *parser.Packet) {
 			return
 		}
 	}
-	e.fn(Args{elems: elems, atts: p.Attachments}, nil)
+	e.fn(parser.ArgsOf(elems, p.Attachments), nil)
 }
 
 // finishClose runs the disconnect sequence of a socket whose state is stateDisconnecting: the

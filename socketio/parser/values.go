@@ -76,7 +76,7 @@ func AppendArray(dst []byte, atts [][]byte, values ...any) ([]byte, [][]byte, er
 // and are appended to atts; they are found at the top level and inside map[string]any, []any,
 // map[string][]byte and [][]byte (elsewhere encoding/json rules apply: []byte inside a struct
 // is base64 text). json.RawMessage is written as it is (it must be valid JSON); TrustedJSON
-// is written as it is without that check; a RawValue brings its attachments along. Strings are escaped as JavaScript's JSON.stringify does (no
+// is written as it is without that check; a RawValue brings its attachments along (the zero RawValue is null). Strings are escaped as JavaScript's JSON.stringify does (no
 // HTML escaping). Map keys are sorted, as encoding/json sorts them. Other values go through
 // encoding/json.
 func AppendValue(dst []byte, atts [][]byte, v any) ([]byte, [][]byte, error) {
@@ -232,6 +232,11 @@ func appendFloat(dst []byte, atts [][]byte, f float64, bits int) ([]byte, [][]by
 // appendRaw writes a RawValue, moving the attachments its placeholders name to atts and
 // renumbering the placeholders in the order they appear.
 func appendRaw(dst []byte, atts [][]byte, r RawValue) ([]byte, [][]byte, error) {
+	if r.JSON == nil && len(r.Attachments) == 0 {
+		// The zero RawValue, as Args.Value gives for a missing argument: null, the way a nil
+		// json.RawMessage is written.
+		return append(dst, "null"...), atts, nil
+	}
 	if len(r.Attachments) == 0 {
 		if !Valid(r.JSON) {
 			return dst, atts, ErrInvalidRawJSON
