@@ -96,11 +96,17 @@ func (a Args) Value(i int) RawValue {
 	return RawValue{JSON: raw, Attachments: a.atts}
 }
 
-// Values returns every argument as Value does, ready for Emit(event, args.Values()...).
+// Values returns every argument as Value does, ready for Emit(event, args.Values()...). When
+// the packet had no attachments the values are json.RawMessage instead: they encode the same,
+// and box in half the memory of a RawValue on this per-event path.
 func (a Args) Values() []any {
 	vs := make([]any, len(a.elems))
-	for i := range a.elems {
-		vs[i] = a.Value(i)
+	for i, e := range a.elems {
+		if len(a.atts) == 0 {
+			vs[i] = e
+		} else {
+			vs[i] = RawValue{JSON: e, Attachments: a.atts}
+		}
 	}
 	return vs
 }
