@@ -188,18 +188,24 @@ func (s *Socket) Emit(event string, args ...any) error {
 	if parser.IsReserved(event) {
 		return ErrReservedEvent
 	}
-	return s.emit(event, args, parser.NoID)
+	return s.send(parser.Event, event, args, parser.NoID)
 }
 
-func (s *Socket) emit(event string, args []any, id int64) error {
+// send encodes an EVENT packet (event and args) or, for typ parser.Ack, an ACK packet (args
+// only) into a pooled buffer and queues it: the one path of Emit, EmitWithAck and Ack.
+func (s *Socket) send(typ parser.Type, event string, args []any, id int64) error {
 	if s.state.Load() >= stateDisconnecting {
 		return ErrDisconnected
 	}
-	p := parser.Packet{Type: parser.Event, Namespace: s.ns.name, ID: id}
+	p := parser.Packet{Type: typ, Namespace: s.ns.name, ID: id}
 	buf := getBuffer()
 	defer putBuffer(buf)
 	var err error
-	*buf, p.Attachments, err = parser.AppendEvent((*buf)[:0], nil, event, args...)
+	if typ == parser.Ack {
+		*buf, p.Attachments, err = parser.AppendArray((*buf)[:0], nil, args...)
+	} else {
+		*buf, p.Attachments, err = parser.AppendEvent((*buf)[:0], nil, event, args...)
+	}
 	if err != nil {
 		return err
 	}
@@ -225,7 +231,7 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 	if !s.addAck(id, ctx, func(a Args, err error) { ch <- result{a, err} }) {
 		return Args{}, ErrDisconnected
 	}
-	if err := s.emit(event, args, id); err != nil {
+	if err := s.send(parser.Event, event, args, id); err != nil {
 		s.removeAck(id)
 		return Args{}, err
 	}
@@ -402,19 +408,7 @@ func (s *Socket) ackFunc(id int64) Ack {
 		if !sent.CompareAndSwap(false, true) {
 			return ErrAckSent
 		}
-		if s.state.Load() >= stateDisconnecting {
-			return ErrDisconnected
-		}
-		p := parser.Packet{Type: parser.Ack, Namespace: s.ns.name, ID: id}
-		buf := getBuffer()
-		defer putBuffer(buf)
-		var err error
-		*buf, p.Attachments, err = parser.AppendArray((*buf)[:0], nil, args...)
-		if err != nil {
-			return err
-		}
-		p.Data = *buf
-		return s.conn.sendPacket(&p)
+		return s.send(parser.Ack, "", args, id)
 	}
 }
 
