@@ -67,6 +67,16 @@ func drain(conn net.Conn, _ *bufio.ReadWriter) {
 	}
 }
 
+// wantClosed waits for conn to end and checks the reason its CloseError gives.
+func wantClosed(t *testing.T, conn *client.Conn, reason client.DisconnectReason) {
+	t.Helper()
+	recv(t, conn.Done(), string(reason))
+	var cerr *client.CloseError
+	if !errors.As(conn.Err(), &cerr) || cerr.Reason != reason {
+		t.Errorf("Err() = %v, want reason %q", conn.Err(), reason)
+	}
+}
+
 func TestPingTimeoutWebSocket(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	srv := wsServer(t, drain) // never pings
@@ -74,11 +84,7 @@ func TestPingTimeoutWebSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recv(t, conn.Done(), "ping timeout")
-	var cerr *client.CloseError
-	if !errors.As(conn.Err(), &cerr) || cerr.Reason != client.ReasonPingTimeout {
-		t.Errorf("Err() = %v", conn.Err())
-	}
+	wantClosed(t, conn, client.ReasonPingTimeout)
 }
 
 func TestPingTimeoutPolling(t *testing.T) {
@@ -97,11 +103,7 @@ func TestPingTimeoutPolling(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recv(t, conn.Done(), "ping timeout")
-	var cerr *client.CloseError
-	if !errors.As(conn.Err(), &cerr) || cerr.Reason != client.ReasonPingTimeout {
-		t.Errorf("Err() = %v", conn.Err())
-	}
+	wantClosed(t, conn, client.ReasonPingTimeout)
 }
 
 func TestBadServerInput(t *testing.T) {
@@ -138,11 +140,7 @@ func TestBadServerInput(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			recv(t, conn.Done(), "close")
-			var cerr *client.CloseError
-			if !errors.As(conn.Err(), &cerr) || cerr.Reason != tc.reason {
-				t.Errorf("Err() = %v, want reason %q", conn.Err(), tc.reason)
-			}
+			wantClosed(t, conn, tc.reason)
 		})
 	}
 }
