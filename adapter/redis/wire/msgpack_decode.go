@@ -78,7 +78,7 @@ func (d *decoder) value() (any, error) {
 	case c < 0xa0:
 		return d.array(int(c & 0x0f))
 	case c < 0xc0:
-		return d.str(int(c & 0x1f))
+		return d.shortStr(int(c & 0x1f))
 	case c >= 0xe0:
 		return int64(int8(c)), nil
 	}
@@ -168,6 +168,33 @@ func (d *decoder) str(n int) (string, error) {
 	p, ok := d.take(n)
 	if !ok {
 		return "", malformed("truncated string at offset %d", d.off)
+	}
+	return decodeUTF8(p), nil
+}
+
+// shortStr decodes a fixstr. The property names of the broadcast format come back as
+// constants, which need no allocation, neither for the string nor for the interface holding
+// it: a broadcast repeats them in every message.
+func (d *decoder) shortStr(n int) (any, error) {
+	p, ok := d.take(n)
+	if !ok {
+		return "", malformed("truncated string at offset %d", d.off)
+	}
+	switch string(p) {
+	case "type":
+		return "type", nil
+	case "data":
+		return "data", nil
+	case "nsp":
+		return "nsp", nil
+	case "/":
+		return "/", nil
+	case "rooms":
+		return "rooms", nil
+	case "except":
+		return "except", nil
+	case "flags":
+		return "flags", nil
 	}
 	return decodeUTF8(p), nil
 }
