@@ -203,6 +203,7 @@ func (a *Adapter) onBroadcast(payload []byte, roomChecked bool) {
 			return
 		}
 		if uid == a.uid || (len(opts.Rooms) > 0 && !a.holdsAny(opts.Rooms)) {
+			a.c.stats.skipped.Add(1)
 			return
 		}
 	}

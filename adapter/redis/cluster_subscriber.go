@@ -160,6 +160,7 @@ func (c *Cluster) handle(msg inbound) {
 		// Checked here, in order with the requests: a join queued just before this message
 		// may have created the room.
 		if msg.room != "" && !msg.a.mem.HasRoom(msg.room) {
+			c.stats.skipped.Add(1)
 			return // for a room this node does not hold: dropped before decoding, as Node does
 		}
 		msg.a.onBroadcast(msg.payload, msg.room != "")

@@ -43,11 +43,16 @@ type Stats struct {
 	ReceiveDropped uint64 `json:"receiveDropped"`
 	// Reconnects of the subscriber connection.
 	Reconnects uint64 `json:"reconnects"`
+	// Skipped broadcasts reached no local socket and were dropped without decoding their
+	// packet: for a room this node does not hold, or this node's own coming back. With the
+	// pattern subscription most broadcasts a node receives are skipped.
+	Skipped uint64 `json:"skipped"`
 }
 
 type counters struct {
 	published, publishFailed, publishDropped, queuedBytes atomic.Uint64
 	received, malformed, receiveDropped, reconnects       atomic.Uint64
+	skipped                                               atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -56,6 +61,7 @@ func (c *counters) snapshot() Stats {
 		PublishDropped: c.publishDropped.Load(), QueuedBytes: c.queuedBytes.Load(),
 		Received: c.received.Load(), Malformed: c.malformed.Load(),
 		ReceiveDropped: c.receiveDropped.Load(), Reconnects: c.reconnects.Load(),
+		Skipped: c.skipped.Load(),
 	}
 }
 

@@ -172,8 +172,8 @@ func TestForeignRoomBroadcastsDroppedBeforeDecoding(t *testing.T) {
 		must(t, rc.Publish(ctx, a.ch.Broadcast, m).Err())
 	}
 	clients.Wait(wait, "A ok", gotEvent("A", "ok"))
-	if st := g1.cluster.Stats(); st.Malformed != 2 {
-		t.Errorf("malformed = %d, want 2 (stats %+v)", st.Malformed, st)
+	if st := g1.cluster.Stats(); st.Malformed != 2 || st.Skipped != 3 {
+		t.Errorf("malformed = %d, skipped = %d, want 2 and 3 (stats %+v)", st.Malformed, st.Skipped, st)
 	}
 	if n := clients.Count(func(l cluster.Line) bool { return l["event"] != nil }); n != 1 {
 		t.Errorf("A received %d events, want only ok", n)

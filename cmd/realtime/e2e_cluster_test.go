@@ -271,4 +271,18 @@ func TestE2EAdapterMetrics(t *testing.T) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+	// A broadcast to a room nobody here is in is dropped by its channel, unread: skipped.
+	if err := rc.Publish(ctx, key+"#/#user:nobody#", "unread").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for metric("realtime_adapter_skipped_total") != 1 {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("foreign-room broadcast not counted as skipped; received %v", metric("realtime_adapter_received_total"))
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if v := metric("realtime_adapter_malformed_total"); v != 1 {
+		t.Errorf("malformed_total = %v after an unread foreign-room broadcast, want still 1", v)
+	}
 }

@@ -148,6 +148,8 @@ func New() *Metrics {
 		func(s AdapterStats) uint64 { return s.Malformed })
 	receiveDropped := adapterCounter("realtime_adapter_receive_dropped_total", "Messages received from the cluster and dropped because the node's handling queue was full.",
 		func(s AdapterStats) uint64 { return s.ReceiveDropped })
+	skipped := adapterCounter("realtime_adapter_skipped_total", "Broadcasts from the cluster for no socket of this node, dropped without decoding.",
+		func(s AdapterStats) uint64 { return s.Skipped })
 	reconnects := adapterCounter("realtime_adapter_reconnects_total", "Reconnections of the adapter's subscriber connection.",
 		func(s AdapterStats) uint64 { return s.Reconnects })
 	queued := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -169,7 +171,7 @@ func New() *Metrics {
 	})
 	m.registry.MustRegister(
 		m.connections, m.connects, m.connectErrors, m.disconnects, m.eventsIn, m.eventsOut, m.fanout,
-		m.apiRequests, m.apiDuration, m.apiEmits, published, received, dropped, failed, malformed, receiveDropped, reconnects, queued, ready, m.drops, m.draining,
+		m.apiRequests, m.apiDuration, m.apiEmits, published, received, dropped, failed, malformed, receiveDropped, skipped, reconnects, queued, ready, m.drops, m.draining,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -272,6 +274,9 @@ type AdapterStats struct {
 	// dropped as undecodable; ReceiveDropped were dropped because the node could not handle
 	// them fast enough; Reconnects counts reconnections of the subscriber connection.
 	PublishFailed, Malformed, ReceiveDropped, Reconnects uint64
+	// Skipped broadcasts from the cluster reached no socket of this node and were dropped
+	// undecoded.
+	Skipped uint64
 	// QueuedBytes wait in the publish queue now (Redis slow or away).
 	QueuedBytes uint64
 	Ready       bool

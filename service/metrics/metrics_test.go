@@ -44,7 +44,7 @@ func TestExposition(t *testing.T) {
 		t.Fatal("without an adapter, the adapter metrics must read ready and zero")
 	}
 	m.ObserveAdapter(func() AdapterStats {
-		return AdapterStats{Published: 1, Received: 2, PublishDropped: 3, PublishFailed: 4, Malformed: 5, ReceiveDropped: 6, Reconnects: 7, QueuedBytes: 8}
+		return AdapterStats{Published: 1, Received: 2, PublishDropped: 3, PublishFailed: 4, Malformed: 5, ReceiveDropped: 6, Reconnects: 7, QueuedBytes: 8, Skipped: 9}
 	})
 
 	out := scrape(t, m)
@@ -71,6 +71,7 @@ func TestExposition(t *testing.T) {
 		`realtime_adapter_receive_dropped_total 6`,
 		`realtime_adapter_reconnects_total 7`,
 		`realtime_adapter_publish_queue_bytes 8`,
+		`realtime_adapter_skipped_total 9`,
 		`realtime_adapter_ready 0`,
 		`realtime_write_queue_drops_total{kind="volatile"} 3`,
 		`realtime_write_queue_drops_total{kind="write_queue_full"} 0`,
