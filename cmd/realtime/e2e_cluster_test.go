@@ -241,13 +241,18 @@ func TestE2EAdapterMetrics(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for metric("realtime_adapter_ready") != 1 {
-		select {
-		case <-ctx.Done():
-			t.Fatal("the adapter never became ready")
-		case <-time.After(20 * time.Millisecond):
+	// waitMetric scrapes until name reads want: the adapter counts on its own goroutine.
+	waitMetric := func(name string, want float64) {
+		t.Helper()
+		for metric(name) != want {
+			select {
+			case <-ctx.Done():
+				t.Fatalf("%s never read %v; received %v", name, want, metric("realtime_adapter_received_total"))
+			case <-time.After(20 * time.Millisecond):
+			}
 		}
 	}
+	waitMetric("realtime_adapter_ready", 1)
 	for _, name := range []string{"realtime_adapter_malformed_total", "realtime_adapter_publish_failed_total",
 		"realtime_adapter_receive_dropped_total", "realtime_adapter_reconnects_total", "realtime_adapter_publish_queue_bytes"} {
 		if v := metric(name); v != 0 {
@@ -264,24 +269,12 @@ func TestE2EAdapterMetrics(t *testing.T) {
 	if err := rc.Publish(ctx, key+"#/#", "\xc1 not msgpack").Err(); err != nil {
 		t.Fatal(err)
 	}
-	for metric("realtime_adapter_malformed_total") != 1 {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("malformed message not counted; received %v", metric("realtime_adapter_received_total"))
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	waitMetric("realtime_adapter_malformed_total", 1)
 	// A broadcast to a room nobody here is in is dropped by its channel, unread: skipped.
 	if err := rc.Publish(ctx, key+"#/#user:nobody#", "unread").Err(); err != nil {
 		t.Fatal(err)
 	}
-	for metric("realtime_adapter_skipped_total") != 1 {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("foreign-room broadcast not counted as skipped; received %v", metric("realtime_adapter_received_total"))
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	waitMetric("realtime_adapter_skipped_total", 1)
 	if v := metric("realtime_adapter_malformed_total"); v != 1 {
 		t.Errorf("malformed_total = %v after an unread foreign-room broadcast, want still 1", v)
 	}
