@@ -129,6 +129,10 @@ func (h *Handshake) MarshalJSON() ([]byte, error) {
 			j.Headers[k] = strings.Join(v, ", ")
 		}
 	}
+	// net/http moves the Host header out of the header map; Node.js lists it with the others.
+	if _, ok := j.Headers["host"]; !ok && h.info != nil && h.info.Host != "" {
+		j.Headers["host"] = h.info.Host
+	}
 	for k, v := range query {
 		if len(v) == 1 {
 			j.Query[k] = v[0]

@@ -439,6 +439,7 @@ func TestHandshakeJSON(t *testing.T) {
 		}
 	}
 	if m["address"] != "127.0.0.1" || m["xdomain"] != true || m["headers"].(map[string]any)["user-agent"] != "test" ||
+		m["headers"].(map[string]any)["host"] != "example.com" ||
 		m["query"].(map[string]any)["EIO"] != "4" || !strings.HasSuffix(m["time"].(string), "GMT+0000 (Coordinated Universal Time)") {
 		t.Errorf("handshake JSON %s", b)
 	}
@@ -448,7 +449,7 @@ func TestHandshakeJSON(t *testing.T) {
 	}
 	if back.Address != hs.Address || back.Time.UnixMilli() != hs.Time.UnixMilli() || back.Headers().Get("User-Agent") != "test" ||
 		string(back.Auth) != `{"token":"t"}` || back.Query().Get("transport") != "websocket" || back.HeaderValue("origin") != "http://x" ||
-		back.QueryValue("EIO") != "4" || !back.XDomain {
+		back.QueryValue("EIO") != "4" || !back.XDomain || back.HeaderValue("Host") != "example.com" {
 		t.Errorf("round trip %+v", back)
 	}
 	var zero Handshake // e.g. a remote socket described without a handshake
