@@ -196,7 +196,13 @@ func (a *Adapter) onResponse(payload []byte) {
 // in the packet plays no part in the drop: a message for rooms this node does not hold
 // reaches no local socket whatever its namespace.
 func (a *Adapter) onBroadcast(payload []byte, roomChecked bool) {
-	if !roomChecked {
+	if roomChecked {
+		// Our own, come back through Redis (it was delivered here before it was published).
+		if uid, ok := wire.BroadcastUID(payload); ok && uid == a.uid {
+			a.c.stats.skipped.Add(1)
+			return
+		}
+	} else {
 		uid, opts, err := wire.PeekBroadcast(payload)
 		if err != nil {
 			a.malformed(a.ch.Broadcast, err)

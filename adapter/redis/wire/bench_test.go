@@ -57,3 +57,17 @@ func BenchmarkPeekBroadcast(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBroadcastUID is what a node pays to recognise its own broadcast come back.
+func BenchmarkBroadcastUID(b *testing.B) {
+	msg, err := AppendBroadcast(nil, benchBroadcast)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := BroadcastUID(msg); !ok {
+			b.Fatal("no uid")
+		}
+	}
+}

@@ -279,3 +279,30 @@ func PeekBroadcast(payload []byte) (uid string, opts BroadcastOptions, err error
 	}
 	return uid, opts, nil
 }
+
+// BroadcastUID reads only the uid of a broadcast, the first element of [uid, packet, opts]:
+// ok is false when the payload does not start that way or the uid is not a string. A node
+// receives its own publications back; this lets it drop them for the price of a string
+// comparison. A true result says nothing about the rest of the message.
+func BroadcastUID(payload []byte) (uid string, ok bool) {
+	d := decoder{b: payload}
+	n, isArray, err := d.arrayHeader()
+	if err != nil || !isArray || n < 3 {
+		return "", false
+	}
+	if p, more := d.take(1); !more || !isStringType(p[0]) {
+		return "", false
+	}
+	d.off--
+	u, err := d.value()
+	if err != nil {
+		return "", false
+	}
+	uid, ok = u.(string)
+	return uid, ok
+}
+
+// isStringType reports whether c starts a MessagePack string (fixstr, str 8, 16 or 32).
+func isStringType(c byte) bool {
+	return c&0xe0 == 0xa0 || c == 0xd9 || c == 0xda || c == 0xdb
+}

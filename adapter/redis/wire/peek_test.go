@@ -112,3 +112,35 @@ func TestPeekBroadcastIgnoresPacketContents(t *testing.T) {
 		t.Fatalf("PeekBroadcast = %q %#v %v", uid, opts, err)
 	}
 }
+
+// BroadcastUID agrees with the full decode on Node's captures, and says no to what is not
+// [string, ...] without decoding anything large.
+func TestBroadcastUID(t *testing.T) {
+	t.Parallel()
+	for _, c := range broadcastVectors {
+		uid, ok := BroadcastUID(unhex(t, c.hex))
+		if !ok || uid != c.want.UID {
+			t.Errorf("%s: %q %v, want %q", c.name, uid, ok, c.want.UID)
+		}
+	}
+	for name, v := range map[string]any{
+		"a map":          Map{{"a", int64(1)}},
+		"two elements":   []any{"u", Map{}},
+		"a number uid":   []any{int64(7), Map{}, Map{}},
+		"a map uid":      []any{Map{{"a", int64(1)}}, Map{}, Map{}},
+		"an empty array": []any{},
+	} {
+		b, err := Append(nil, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if uid, ok := BroadcastUID(b); ok {
+			t.Errorf("%s: got uid %q", name, uid)
+		}
+	}
+	for _, b := range [][]byte{nil, {0x93}, {0x93, 0xa5, 'a'}, {0x93, 0xd9}} {
+		if uid, ok := BroadcastUID(b); ok {
+			t.Errorf("truncated % x: got uid %q", b, uid)
+		}
+	}
+}
