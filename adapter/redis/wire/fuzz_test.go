@@ -224,6 +224,11 @@ func FuzzPeekBroadcast(f *testing.F) {
 			if uid != full.UID || !reflect.DeepEqual(opts, full.Opts) {
 				t.Fatalf("peeked %q %#v, decoded %q %#v", uid, opts, full.UID, full.Opts)
 			}
+			// The uid-only read agrees too: a node must never drop another node's message
+			// as its own.
+			if u, ok := BroadcastUID(b); (ok && u != full.UID) || (full.UID != "" && !ok) {
+				t.Fatalf("BroadcastUID %q %v, decoded %q", u, ok, full.UID)
+			}
 		}
 		if perr == nil {
 			if _, err := Decode(b); err != nil {
