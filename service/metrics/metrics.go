@@ -131,38 +131,6 @@ func New() *Metrics {
 	m.apiEmits = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "realtime_api_emits_total", Help: "Emits performed through the internal API, by route (a batch counts each entry).",
 	}, []string{"route"})
-	adapterCounter := func(name, help string, read func(AdapterStats) uint64) prometheus.CounterFunc {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 {
-			return float64(read(m.adapterStats()))
-		})
-	}
-	published := adapterCounter("realtime_adapter_published_total", "Messages this node published to the cluster.",
-		func(s AdapterStats) uint64 { return s.Published })
-	received := adapterCounter("realtime_adapter_received_total", "Messages this node received from the cluster.",
-		func(s AdapterStats) uint64 { return s.Received })
-	dropped := adapterCounter("realtime_adapter_publish_dropped_total", "Messages not published because the publish queue was full.",
-		func(s AdapterStats) uint64 { return s.PublishDropped })
-	failed := adapterCounter("realtime_adapter_publish_failed_total", "Messages handed to Redis whose publish failed (connection lost while sending).",
-		func(s AdapterStats) uint64 { return s.PublishFailed })
-	malformed := adapterCounter("realtime_adapter_malformed_total", "Messages received from the cluster that could not be decoded, dropped.",
-		func(s AdapterStats) uint64 { return s.Malformed })
-	receiveDropped := adapterCounter("realtime_adapter_receive_dropped_total", "Messages received from the cluster and dropped because the node's handling queue was full.",
-		func(s AdapterStats) uint64 { return s.ReceiveDropped })
-	skipped := adapterCounter("realtime_adapter_skipped_total", "Broadcasts from the cluster for no socket of this node, dropped without decoding.",
-		func(s AdapterStats) uint64 { return s.Skipped })
-	reconnects := adapterCounter("realtime_adapter_reconnects_total", "Reconnections of the adapter's subscriber connection.",
-		func(s AdapterStats) uint64 { return s.Reconnects })
-	queued := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "realtime_adapter_publish_queue_bytes", Help: "Bytes waiting in the adapter's publish queue.",
-	}, func() float64 { return float64(m.adapterStats().QueuedBytes) })
-	ready := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "realtime_adapter_ready", Help: "1 while the adapter reaches the cluster (always 1 in memory).",
-	}, func() float64 {
-		if m.adapterStats().Ready {
-			return 1
-		}
-		return 0
-	})
 	m.drops = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "realtime_write_queue_drops_total", Help: "Packets dropped on the write path: volatile packets skipped, sessions closed on a full write queue.",
 	}, []string{"kind"})
@@ -171,7 +139,7 @@ func New() *Metrics {
 	})
 	m.registry.MustRegister(
 		m.connections, m.connects, m.connectErrors, m.disconnects, m.eventsIn, m.eventsOut, m.fanout,
-		m.apiRequests, m.apiDuration, m.apiEmits, published, received, dropped, failed, malformed, receiveDropped, skipped, reconnects, queued, ready, m.drops, m.draining,
+		m.apiRequests, m.apiDuration, m.apiEmits, newAdapterCollector(m), m.drops, m.draining,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -289,6 +257,68 @@ func (m *Metrics) ObserveAdapter(fn func() AdapterStats) {
 		return
 	}
 	m.adapter.Store(&fn)
+}
+
+// adapterCollector reports the adapter's figures from one AdapterStats per scrape, rather
+// than one per series.
+type adapterCollector struct {
+	m      *Metrics
+	series []adapterSeries
+}
+
+type adapterSeries struct {
+	desc *prometheus.Desc
+	kind prometheus.ValueType
+	read func(AdapterStats) uint64
+}
+
+func newAdapterCollector(m *Metrics) *adapterCollector {
+	c := &adapterCollector{m: m}
+	add := func(name, help string, kind prometheus.ValueType, read func(AdapterStats) uint64) {
+		c.series = append(c.series, adapterSeries{prometheus.NewDesc(name, help, nil, nil), kind, read})
+	}
+	counter, gauge := prometheus.CounterValue, prometheus.GaugeValue
+	add("realtime_adapter_published_total", "Messages this node published to the cluster.", counter,
+		func(s AdapterStats) uint64 { return s.Published })
+	add("realtime_adapter_received_total", "Messages this node received from the cluster.", counter,
+		func(s AdapterStats) uint64 { return s.Received })
+	add("realtime_adapter_publish_dropped_total", "Messages not published because the publish queue was full.", counter,
+		func(s AdapterStats) uint64 { return s.PublishDropped })
+	add("realtime_adapter_publish_failed_total", "Messages handed to Redis whose publish failed (connection lost while sending).", counter,
+		func(s AdapterStats) uint64 { return s.PublishFailed })
+	add("realtime_adapter_malformed_total", "Messages received from the cluster that could not be decoded, dropped.", counter,
+		func(s AdapterStats) uint64 { return s.Malformed })
+	add("realtime_adapter_receive_dropped_total", "Messages received from the cluster and dropped because the node's handling queue was full.", counter,
+		func(s AdapterStats) uint64 { return s.ReceiveDropped })
+	add("realtime_adapter_skipped_total", "Broadcasts from the cluster for no socket of this node, dropped without decoding.", counter,
+		func(s AdapterStats) uint64 { return s.Skipped })
+	add("realtime_adapter_reconnects_total", "Reconnections of the adapter's subscriber connection.", counter,
+		func(s AdapterStats) uint64 { return s.Reconnects })
+	add("realtime_adapter_publish_queue_bytes", "Bytes waiting in the adapter's publish queue.", gauge,
+		func(s AdapterStats) uint64 { return s.QueuedBytes })
+	add("realtime_adapter_ready", "1 while the adapter reaches the cluster (always 1 in memory).", gauge,
+		func(s AdapterStats) uint64 {
+			if s.Ready {
+				return 1
+			}
+			return 0
+		})
+	return c
+}
+
+// Describe implements prometheus.Collector.
+func (c *adapterCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, s := range c.series {
+		ch <- s.desc
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *adapterCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.m.adapterStats()
+	for _, s := range c.series {
+		ch <- prometheus.MustNewConstMetric(s.desc, s.kind, float64(s.read(st)))
+	}
 }
 
 func (m *Metrics) adapterStats() AdapterStats {
