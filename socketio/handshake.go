@@ -55,41 +55,34 @@ func newHandshake(info *engineio.HandshakeInfo, auth json.RawMessage) Handshake 
 	return h
 }
 
+// noInfo stands in for the request of a Handshake that has none (one built by hand, or for a
+// session that did not describe its request): every accessor then reads an empty request.
+// It is never written.
+var noInfo engineio.HandshakeInfo
+
+// request returns the compact form of the request, noInfo when there is none.
+func (h *Handshake) request() *engineio.HandshakeInfo {
+	if h.info == nil {
+		return &noInfo
+	}
+	return h.info
+}
+
 // Headers returns the headers of the first HTTP request of the session. The map belongs to
 // the caller: it is built on each call, since sockets keep their headers in a compact form;
 // HeaderValue reads one header without building it.
-func (h *Handshake) Headers() http.Header {
-	if h.info == nil {
-		return http.Header{}
-	}
-	return h.info.Header()
-}
+func (h *Handshake) Headers() http.Header { return h.request().Header() }
 
 // HeaderValue returns the first value of a request header, or "", as http.Header.Get does.
-func (h *Handshake) HeaderValue(key string) string {
-	if h.info == nil {
-		return ""
-	}
-	return h.info.HeaderValue(key)
-}
+func (h *Handshake) HeaderValue(key string) string { return h.request().HeaderValue(key) }
 
 // Query returns the query parameters of that request (EIO, transport, t, and the client's
 // own). Like Headers, the map is built on each call and belongs to the caller; QueryValue
 // reads one parameter without building it.
-func (h *Handshake) Query() url.Values {
-	if h.info == nil {
-		return url.Values{}
-	}
-	return h.info.Query()
-}
+func (h *Handshake) Query() url.Values { return h.request().Query() }
 
 // QueryValue returns the first value of a query parameter, or "", as url.Values.Get does.
-func (h *Handshake) QueryValue(key string) string {
-	if h.info == nil {
-		return ""
-	}
-	return h.info.QueryValue(key)
-}
+func (h *Handshake) QueryValue(key string) string { return h.request().QueryValue(key) }
 
 // handshakeJSON is the wire form of Handshake.
 type handshakeJSON struct {
@@ -130,8 +123,8 @@ func (h *Handshake) MarshalJSON() ([]byte, error) {
 		}
 	}
 	// net/http moves the Host header out of the header map; Node.js lists it with the others.
-	if _, ok := j.Headers["host"]; !ok && h.info != nil && h.info.Host != "" {
-		j.Headers["host"] = h.info.Host
+	if _, ok := j.Headers["host"]; !ok && h.request().Host != "" {
+		j.Headers["host"] = h.request().Host
 	}
 	for k, v := range query {
 		if len(v) == 1 {
