@@ -59,6 +59,18 @@ func (s *Session) takeLocked(wb *writeBatch) (c *wsConn, finish bool, reason str
 	return c, false, ""
 }
 
+// take is takeLocked under s.mu. When it ends the writing it also finishes a graceful close
+// that is due, outside the lock, since terminate takes s.mu itself.
+func (s *Session) take(wb *writeBatch) *wsConn {
+	s.mu.Lock()
+	c, finish, reason := s.takeLocked(wb)
+	s.mu.Unlock()
+	if finish {
+		s.terminate(reason, nil, msgClose, false)
+	}
+	return c
+}
+
 // writeFailed ends the writing after err.
 func (s *Session) writeFailed(c *wsConn, err error) {
 	s.mu.Lock()
@@ -79,13 +91,8 @@ func (s *Session) flushWebSocket() {
 func (s *Session) flushWith(wb *writeBatch) {
 	defer batchPool.Put(wb)
 	for {
-		s.mu.Lock()
-		c, finish, reason := s.takeLocked(wb)
-		s.mu.Unlock()
+		c := s.take(wb)
 		if c == nil {
-			if finish {
-				s.terminate(reason, nil, msgClose, false)
-			}
 			return
 		}
 		// No write deadline: reading the clock twice per round costs more than the write
@@ -103,13 +110,8 @@ func (s *Session) flushWith(wb *writeBatch) {
 // writeRound is one turn of a session in a pool worker: one non-blocking write of what is
 // pending. It returns false when it handed wb over to a goroutine of the session's own.
 func (s *Session) writeRound(wb *writeBatch) bool {
-	s.mu.Lock()
-	c, finish, reason := s.takeLocked(wb)
-	s.mu.Unlock()
+	c := s.take(wb)
 	if c == nil {
-		if finish {
-			s.terminate(reason, nil, msgClose, false)
-		}
 		return true
 	}
 	c.wmu.Lock()
@@ -134,7 +136,7 @@ func (s *Session) writeRound(wb *writeBatch) bool {
 		s.srv.writers.push(s) // more came meanwhile: after the others
 		return true
 	}
-	_, finish, reason = s.takeLocked(wb) // nothing to take: ends the writing
+	_, finish, reason := s.takeLocked(wb) // nothing to take: ends the writing
 	s.mu.Unlock()
 	if finish {
 		s.terminate(reason, nil, msgClose, false)
