@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/tomato-code/realtime/socketio/parser"
 )
 
 // Bodies are read with the small scanner below rather than with encoding/json: every body has
@@ -106,7 +108,7 @@ func (s *scanner) value() bool {
 	case '{':
 		return s.object(nil)
 	case '[':
-		return s.array(nil)
+		return s.array()
 	case '"':
 		_, ok := s.str()
 		return ok
@@ -266,8 +268,8 @@ func (s *scanner) object(o *object) bool {
 	}
 }
 
-// array skips an array, which starts at i; with elems, it appends each element's text.
-func (s *scanner) array(elems *[]json.RawMessage) bool {
+// array skips an array, which starts at i.
+func (s *scanner) array() bool {
 	if s.depth++; s.depth > maxDepth {
 		return false
 	}
@@ -279,12 +281,8 @@ func (s *scanner) array(elems *[]json.RawMessage) bool {
 		return true
 	}
 	for {
-		start := s.i
 		if !s.value() {
 			return false
-		}
-		if elems != nil {
-			*elems = append(*elems, s.data[start:s.i])
 		}
 		s.space()
 		switch s.next() {
@@ -314,12 +312,11 @@ func (s *scanner) end() bool {
 	return s.i == len(s.data)
 }
 
-// parseArray returns the elements of a JSON array; ok is false for anything else.
+// parseArray returns the elements of a JSON array; ok is false for anything else. The
+// Socket.IO parser's Elements does exactly this, with the same depth limit.
 func parseArray(data []byte) (elems []json.RawMessage, ok bool) {
-	s := begin(data)
-	elems = []json.RawMessage{}
-	ok = s.next() == '[' && s.array(&elems) && s.end()
-	return elems, ok
+	elems, err := parser.Elements(nil, data)
+	return elems, err == nil
 }
 
 // stringValue decodes a JSON string value; ok is false for any other value.
