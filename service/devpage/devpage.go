@@ -58,9 +58,7 @@ func Handler(cfg Config) http.Handler {
 			http.NotFound(w, r)
 			return
 		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "Method not allowed", http.StatusMethodNotAllowed)
+		if !getOrHead(w, r) {
 			return
 		}
 		h := w.Header()
@@ -70,4 +68,15 @@ func Handler(cfg Config) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		_ = page.Execute(w, cfg)
 	})
+}
+
+// getOrHead answers 405 to any method but GET and HEAD, the only ones the page and the script
+// serve, and reports whether the request may go on.
+func getOrHead(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	w.Header().Set("Allow", "GET, HEAD")
+	http.Error(w, "Method not allowed", http.StatusMethodNotAllowed)
+	return false
 }

@@ -81,9 +81,7 @@ func (c *ClientScript) Size() int { return len(c.body) }
 // (no-cache) and get a 304 while the ETag matches: the file is cheap to check and may change
 // with the next deployment, when CLIENT_SCRIPT points at a newer bundle.
 func (c *ClientScript) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "Method not allowed", http.StatusMethodNotAllowed)
+	if !getOrHead(w, r) {
 		return
 	}
 	h := w.Header()
