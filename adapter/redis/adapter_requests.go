@@ -218,8 +218,8 @@ func (a *Adapter) onBroadcast(payload []byte, roomChecked bool) {
 		a.malformed(a.ch.Broadcast, err)
 		return
 	}
-	if b.UID == a.uid || b.Packet.Nsp != a.ns.Name() {
-		return // our own (delivered before publishing), or another namespace's
+	if b.Packet.Nsp != a.ns.Name() {
+		return // another namespace's (our own were dropped above, by their uid)
 	}
 	_ = a.mem.Broadcast(a.packetIn(b.Packet), optionsIn(b.Opts))
 }

@@ -240,14 +240,7 @@ func decodeFlags(m Map) Flags {
 // data DecodeBroadcast would refuse passes here.
 func PeekBroadcast(payload []byte) (uid string, opts BroadcastOptions, err error) {
 	d := decoder{b: payload}
-	n, isArray, err := d.arrayHeader()
-	if err != nil {
-		return "", opts, err
-	}
-	if !isArray || n < 3 {
-		return "", opts, malformed("broadcast is not an array [uid, packet, opts]")
-	}
-	u, err := d.value()
+	n, u, err := d.broadcastHead()
 	if err != nil {
 		return "", opts, err
 	}
@@ -286,23 +279,21 @@ func PeekBroadcast(payload []byte) (uid string, opts BroadcastOptions, err error
 // comparison. A true result says nothing about the rest of the message.
 func BroadcastUID(payload []byte) (uid string, ok bool) {
 	d := decoder{b: payload}
-	n, isArray, err := d.arrayHeader()
-	if err != nil || !isArray || n < 3 {
-		return "", false
-	}
-	if p, more := d.take(1); !more || !isStringType(p[0]) {
-		return "", false
-	}
-	d.off--
-	u, err := d.value()
-	if err != nil {
-		return "", false
-	}
+	_, u, err := d.broadcastHead()
 	uid, ok = u.(string)
-	return uid, ok
+	return uid, ok && err == nil
 }
 
-// isStringType reports whether c starts a MessagePack string (fixstr, str 8, 16 or 32).
-func isStringType(c byte) bool {
-	return c&0xe0 == 0xa0 || c == 0xd9 || c == 0xda || c == 0xdb
+// broadcastHead reads the header of the array [uid, packet, opts, ...] and its uid, and leaves
+// d at the packet.
+func (d *decoder) broadcastHead() (n int, uid any, err error) {
+	n, isArray, err := d.arrayHeader()
+	if err != nil {
+		return 0, nil, err
+	}
+	if !isArray || n < 3 {
+		return 0, nil, malformed("broadcast is not an array [uid, packet, opts]")
+	}
+	uid, err = d.value()
+	return n, uid, err
 }
