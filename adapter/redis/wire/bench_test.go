@@ -27,14 +27,21 @@ func BenchmarkAppendBroadcast(b *testing.B) {
 	b.SetBytes(int64(len(buf)))
 }
 
-// BenchmarkDecodeBroadcast is the receiving cost: MessagePack to Socket.IO JSON.
-func BenchmarkDecodeBroadcast(b *testing.B) {
+// benchMessage is benchBroadcast encoded, for the receiving side's benchmarks, which report
+// allocations and bytes per message.
+func benchMessage(b *testing.B) []byte {
 	msg, err := AppendBroadcast(nil, benchBroadcast)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.SetBytes(int64(len(msg)))
+	return msg
+}
+
+// BenchmarkDecodeBroadcast is the receiving cost: MessagePack to Socket.IO JSON.
+func BenchmarkDecodeBroadcast(b *testing.B) {
+	msg := benchMessage(b)
 	for b.Loop() {
 		if _, err := DecodeBroadcast(msg); err != nil {
 			b.Fatal(err)
@@ -45,12 +52,7 @@ func BenchmarkDecodeBroadcast(b *testing.B) {
 // BenchmarkPeekBroadcast is what a node pays to read the rooms of the same message and drop
 // it when it holds none of them; compare with BenchmarkDecodeBroadcast.
 func BenchmarkPeekBroadcast(b *testing.B) {
-	msg, err := AppendBroadcast(nil, benchBroadcast)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.SetBytes(int64(len(msg)))
+	msg := benchMessage(b)
 	for b.Loop() {
 		if _, _, err := PeekBroadcast(msg); err != nil {
 			b.Fatal(err)
@@ -60,11 +62,7 @@ func BenchmarkPeekBroadcast(b *testing.B) {
 
 // BenchmarkBroadcastUID is what a node pays to recognise its own broadcast come back.
 func BenchmarkBroadcastUID(b *testing.B) {
-	msg, err := AppendBroadcast(nil, benchBroadcast)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
+	msg := benchMessage(b)
 	for b.Loop() {
 		if _, ok := BroadcastUID(msg); !ok {
 			b.Fatal("no uid")
