@@ -81,8 +81,8 @@ func (o BroadcastOperator) targets() []*Namespace {
 	return []*Namespace{o.ns}
 }
 
-// Emit sends an event to the targeted sockets. The packet is encoded once per namespace and
-// the same bytes go to every socket. Arguments are encoded as Socket.Emit encodes them.
+// Emit sends an event to the targeted sockets. The arguments are encoded once and the same
+// bytes go to every socket. Arguments are encoded as Socket.Emit encodes them.
 func (o BroadcastOperator) Emit(event string, args ...any) error {
 	if parser.IsReserved(event) {
 		return ErrReservedEvent
@@ -96,9 +96,10 @@ func (o BroadcastOperator) Emit(event string, args ...any) error {
 		return o.ns.adapter.Broadcast(&b.p, &b.opts)
 	}
 	var errs []error
+	enc := childEvents{event: event, args: args}
 	for _, ns := range o.targets() {
-		b, err := newBroadcast(ns, event, args, o.opts)
-		if err != nil {
+		b := &broadcast{opts: o.opts}
+		if err := enc.fill(&b.p, ns); err != nil {
 			return err
 		}
 		if err := ns.adapter.Broadcast(&b.p, &b.opts); err != nil {
@@ -133,6 +134,29 @@ func eventPacket(ns *Namespace, event string, args []any) (*parser.Packet, error
 	return p, nil
 }
 
+// childEvents gives the namespaces of a broadcast their EVENT packets, encoding the arguments
+// once: the packets of a dynamic parent's children differ only in Namespace, and adapters
+// only read Data and Attachments, so the packets share them.
+type childEvents struct {
+	event string
+	args  []any
+	first *parser.Packet // the first namespace's, once encoded
+}
+
+// fill fills p as the EVENT packet of ns.
+func (e *childEvents) fill(p *parser.Packet, ns *Namespace) error {
+	if e.first == nil {
+		if err := encodeEvent(p, ns, e.event, e.args); err != nil {
+			return err
+		}
+		e.first = p
+		return nil
+	}
+	*p = *e.first
+	p.Namespace = ns.name
+	return nil
+}
+
 // encodeEvent fills p as an EVENT packet of ns. Its Data is a fresh slice of exact size:
 // adapters may keep it.
 func encodeEvent(p *parser.Packet, ns *Namespace, event string, args []any) error {
@@ -165,9 +189,10 @@ func (o BroadcastOperator) EmitWithAck(ctx context.Context, event string, args .
 	if d, ok := ctx.Deadline(); ok {
 		opts.Flags.Timeout = max(time.Until(d), time.Millisecond)
 	}
+	enc := childEvents{event: event, args: args}
 	for _, ns := range targets {
-		p, err := eventPacket(ns, event, args)
-		if err != nil {
+		p := new(parser.Packet)
+		if err := enc.fill(p, ns); err != nil {
 			return nil, err
 		}
 		if err := ns.adapter.BroadcastWithAck(ctx, p, &opts, col.onCount, col.onAck); err != nil {
