@@ -23,6 +23,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -106,10 +107,7 @@ func run(ctx context.Context, o options) error {
 	if _, err := os.Stat(filepath.Join(repo, "bench", "peers", "node", "server.js")); err != nil {
 		return fmt.Errorf("%s does not look like the repository root: %w", repo, err)
 	}
-	for _, s := range o.servers {
-		if s != "node" {
-			continue
-		}
+	if slices.Contains(o.servers, "node") {
 		if _, err := os.Stat(filepath.Join(repo, "test", "node", "node_modules", "socket.io")); err != nil {
 			return errors.New("the Node.js reference needs the npm packages of test/node: run (cd test/node && npm ci) first")
 		}
