@@ -71,6 +71,14 @@ func (s *Session) take(wb *writeBatch) *wsConn {
 	return c
 }
 
+// writeBuffers writes wb.frames with net.Buffers, a vectored write where the system has one:
+// the way for connections without raw access to their socket.
+func (c *wsConn) writeBuffers(wb *writeBatch) error {
+	wb.vec = wb.frames
+	_, err := wb.vec.WriteTo(c.conn)
+	return err
+}
+
 // writeFailed ends the writing after err.
 func (s *Session) writeFailed(c *wsConn, err error) {
 	s.mu.Lock()

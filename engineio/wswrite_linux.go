@@ -35,9 +35,7 @@ func newWriteBatch() *writeBatch {
 // frame) wait for it: frames never interleave.
 func (c *wsConn) writeBatch(wb *writeBatch) error {
 	if c.rc == nil {
-		wb.vec = wb.frames
-		_, err := wb.vec.WriteTo(c.conn)
-		return err
+		return c.writeBuffers(wb)
 	}
 	wb.prepare()
 	return c.writeRest(wb)

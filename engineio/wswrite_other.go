@@ -9,12 +9,8 @@ type sysBatch struct{}
 
 func newWriteBatch() *writeBatch { return &writeBatch{frames: make(net.Buffers, 0, maxBatch)} }
 
-// writeBatch writes wb.frames with net.Buffers, a vectored write where the system has one.
-func (c *wsConn) writeBatch(wb *writeBatch) error {
-	wb.vec = wb.frames
-	_, err := wb.vec.WriteTo(c.conn)
-	return err
-}
+// writeBatch writes wb.frames with net.Buffers: there is no raw writev here.
+func (c *wsConn) writeBatch(wb *writeBatch) error { return c.writeBuffers(wb) }
 
 // rawWrites is false: without a write that never waits, every connection has a writer
 // goroutine of its own.
