@@ -278,10 +278,29 @@ type Addrs struct {
 // Run listens and serves until ctx ends, then drains (see drain) and returns nil once
 // everything is closed. ready, when not nil, is called once the listeners are open.
 func (s *Service) Run(ctx context.Context, ready func(Addrs)) error {
+	// Every listener is opened before any server starts: a failure then has only listeners
+	// to close, and no server to start and stop again.
 	mainLn, err := net.Listen("tcp", s.cfg.ListenAddr())
 	if err != nil {
 		return fmt.Errorf("listen on %s (HOST/PORT): %w", s.cfg.ListenAddr(), err)
 	}
+	var internalLn, debugLn net.Listener
+	if s.cfg.InternalAddr != "" {
+		if internalLn, err = net.Listen("tcp", s.cfg.InternalAddr); err != nil {
+			mainLn.Close()
+			return fmt.Errorf("listen on %s (INTERNAL_ADDR): %w", s.cfg.InternalAddr, err)
+		}
+	}
+	if s.cfg.DebugAddr != "" {
+		if debugLn, err = net.Listen("tcp", s.cfg.DebugAddr); err != nil {
+			mainLn.Close()
+			if internalLn != nil {
+				internalLn.Close()
+			}
+			return fmt.Errorf("listen on %s (DEBUG_ADDR): %w", s.cfg.DebugAddr, err)
+		}
+	}
+
 	errorLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	mainSrv := &http.Server{
 		Handler:           s.Handler(),
@@ -294,29 +313,17 @@ func (s *Service) Run(ctx context.Context, ready func(Addrs)) error {
 	errc := make(chan error, 2)
 	go func() { errc <- mainSrv.Serve(mainLn) }()
 
-	if s.cfg.InternalAddr != "" {
-		internalLn, err := net.Listen("tcp", s.cfg.InternalAddr)
-		if err != nil {
-			mainSrv.Close()
-			return fmt.Errorf("listen on %s (INTERNAL_ADDR): %w", s.cfg.InternalAddr, err)
-		}
+	if internalLn != nil {
 		internalSrv := &http.Server{Handler: s.InternalHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: errorLog}
 		servers = append(servers, internalSrv)
 		addrs.Internal = internalLn.Addr()
 		go func() { errc <- internalSrv.Serve(internalLn) }()
 	}
 
-	if s.cfg.DebugAddr != "" {
-		debugLn, err := net.Listen("tcp", s.cfg.DebugAddr)
-		if err != nil {
-			for _, srv := range servers {
-				srv.Close()
-			}
-			return fmt.Errorf("listen on %s (DEBUG_ADDR): %w", s.cfg.DebugAddr, err)
-		}
+	if debugLn != nil {
 		debugSrv := &http.Server{Handler: debugHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: errorLog}
-		// Not in servers: a profile being taken must not hold up the drain, and the listener is
-		// closed with the others.
+		// Not in servers: a profile being taken must not hold up the drain. Closing it when Run
+		// returns ends its Serve goroutine.
 		defer debugSrv.Close()
 		addrs.Debug = debugLn.Addr()
 		go debugSrv.Serve(debugLn)

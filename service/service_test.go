@@ -229,3 +229,32 @@ func TestDebugAddrServesProfilesOnItsOwnListener(t *testing.T) {
 		t.Error("DEBUG_ADDR still answers after Run returned")
 	}
 }
+
+func TestDebugAddrInUseClosesTheOtherListeners(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	// A free port for INTERNAL_ADDR: listening there again after Run failed shows it was closed.
+	probe, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	internal := probe.Addr().String()
+	probe.Close()
+	s := newTestService(t, func(c *config.Config) {
+		c.InternalAddr = internal
+		c.DebugAddr = taken.Addr().String()
+	})
+	err = s.Run(context.Background(), func(Addrs) { t.Error("ready called although DEBUG_ADDR is taken") })
+	if err == nil || !strings.Contains(err.Error(), "DEBUG_ADDR") {
+		t.Fatalf("Run: %v, want a DEBUG_ADDR listen error", err)
+	}
+	again, err := net.Listen("tcp", internal)
+	if err != nil {
+		t.Fatalf("INTERNAL_ADDR still held after Run failed: %v", err)
+	}
+	again.Close()
+}
