@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"sync"
 
-	"github.com/gobwas/ws"
 	"github.com/tomato-code/realtime/engineio/packet"
 )
 
@@ -69,16 +68,7 @@ func (m *Message) wsFrame() []byte {
 		if !m.binary {
 			n++ // the packet type
 		}
-		op := ws.OpText
-		if m.binary {
-			op = ws.OpBinary
-		}
-		f := make([]byte, 0, frameHeaderLen(n)+n)
-		f = appendFrameHeader(f, op, n)
-		if !m.binary {
-			f = append(f, byte(m.typ))
-		}
-		m.ws = append(f, m.data...)
+		m.ws = appendPacketFrame(make([]byte, 0, frameHeaderLen(n)+n), m.typ, m.data, m.binary)
 	})
 	return m.ws
 }

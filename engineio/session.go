@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gobwas/ws"
 	"github.com/tomato-code/realtime/engineio/packet"
 )
 
@@ -354,9 +353,7 @@ func (srv *Server) openPacket(s *Session) *Message {
 func (srv *Server) appendOpenFrame(b []byte, s *Session) []byte {
 	var tmp [160]byte
 	data := srv.appendOpenJSON(tmp[:0], s)
-	b = appendFrameHeader(b, ws.OpText, 1+len(data))
-	b = append(b, byte(packet.Open))
-	return append(b, data...)
+	return appendPacketFrame(b, packet.Open, data, false)
 }
 
 // appendOpenJSON appends the open packet's data: exactly the five keys the protocol suites
