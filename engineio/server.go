@@ -224,9 +224,14 @@ func (srv *Server) createSession(r *http.Request, transport string, ws *wsConn, 
 	}
 	srv.register(s)
 	if srv.shuttingDown.Load() {
-		// Shutdown may have ranged over the sessions before this one was stored.
-		s.state = stateClosing
-		s.closeReason = reasonOf(ReasonServerShutdown)
+		// Shutdown may have ranged over the sessions before this one was stored. It may
+		// also have found it, and be closing it now: hence the lock.
+		s.mu.Lock()
+		if s.state == stateOpen {
+			s.state = stateClosing
+			s.closeReason = reasonOf(ReasonServerShutdown)
+		}
+		s.mu.Unlock()
 	}
 
 	// Holding recvMu during OnOpen keeps every other callback, OnClose included, after it.
