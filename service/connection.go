@@ -69,7 +69,7 @@ func (s *Service) setupNamespace(ns *socketio.Namespace) {
 		s.metrics.EventReceived(name)
 		if s.log.Enabled(context.Background(), slog.LevelDebug) {
 			s.log.Debug("event in", "namespace", name, "socket", sock.ID(), "user", sock.Data().(*socketData).UserID,
-				"event", event, "args", clip([]byte(args.String())), "ack", ack != nil)
+				"event", event, "args", clip(args.String()), "ack", ack != nil)
 		}
 	})
 	ns.OnSocketEvent("join_order", func(sock *socketio.Socket, args socketio.Args, ack socketio.Ack) {

@@ -55,8 +55,10 @@ func (h *hub) logOut(t api.Target, event string, args []json.RawMessage, volatil
 // maxLoggedPayload bounds the payload text of one debug log line.
 const maxLoggedPayload = 2048
 
-// clip returns raw JSON for a log line, cut to maxLoggedPayload bytes.
-func clip(raw []byte) string {
+// clip returns raw JSON for a log line, cut to maxLoggedPayload bytes. It takes text as it
+// comes, a payload's bytes or an event's arguments as a string, so that neither is copied
+// into the other form first.
+func clip[T ~string | ~[]byte](raw T) string {
 	if len(raw) <= maxLoggedPayload {
 		return string(raw)
 	}
