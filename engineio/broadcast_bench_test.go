@@ -62,7 +62,7 @@ func newDiscardSessions(tb testing.TB, srv *Server, n int, sk *sink) []*Session 
 	sk.target.Store(int64(n))
 	for i := range sessions {
 		c := &discardConn{sink: sk, closed: make(chan struct{})}
-		s := srv.newSession(req, TransportWebSocket, &wsConn{conn: c, rd: newFrameReader(c, nil, srv.cfg.MaxPayload)})
+		s := srv.newSession(req, &wsConn{conn: c, rd: newFrameReader(c, nil, srv.cfg.MaxPayload)})
 		s.mu.Lock()
 		s.kickLocked()
 		s.mu.Unlock()
@@ -469,7 +469,7 @@ func BenchmarkHeartbeat(b *testing.B) {
 	sessions := make([]*Session, n)
 	for i := range sessions {
 		c := &pongConn{discardConn: discardConn{closed: make(chan struct{})}, pings: &pings}
-		s := srv.newSession(req, TransportWebSocket, &wsConn{conn: c})
+		s := srv.newSession(req, &wsConn{conn: c})
 		c.s = s
 		sessions[i] = s
 	}

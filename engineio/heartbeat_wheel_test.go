@@ -15,7 +15,7 @@ func TestWheelDeadlineLongerThanATurn(t *testing.T) {
 	srv := NewServer(Config{PingInterval: 100 * time.Millisecond, PingTimeout: time.Hour, OnOpen: func(*Session) SessionHandler { return nil }})
 	turn := time.Duration(srv.wheel.tick * wheelSlots)
 	req := httptest.NewRequest("GET", "/engine.io/?EIO=4&transport=websocket", nil)
-	s := srv.newSession(req, TransportWebSocket, &wsConn{conn: &discardConn{sink: &sink{done: make(chan struct{}, 1)}, closed: make(chan struct{})}})
+	s := srv.newSession(req, &wsConn{conn: &discardConn{sink: &sink{done: make(chan struct{}, 1)}, closed: make(chan struct{})}})
 	defer s.terminate(ReasonServerShutdown, nil, msgClose, false)
 
 	wait := turn + turn/2

@@ -196,24 +196,24 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 func (srv *Server) SessionCount() int { return int(srv.count.Load()) }
 
 // newSession creates a session, lets OnOpen attach its handler and registers it. The open
-// packet is the first thing queued, so it is the first thing the client receives.
-func (srv *Server) newSession(r *http.Request, transport string, ws *wsConn) *Session {
-	return srv.createSession(r, transport, ws, true)
+// packet is the first thing queued, so it is the first thing the client receives. ws is the
+// session's websocket, nil for a session opened over polling.
+func (srv *Server) newSession(r *http.Request, ws *wsConn) *Session {
+	return srv.createSession(r, ws, true)
 }
 
 // createSession is newSession; without queueOpen the caller writes the open packet itself,
 // before anything queued: the session is left with writing set, so that no writer starts
 // until the caller clears it.
-func (srv *Server) createSession(r *http.Request, transport string, ws *wsConn, queueOpen bool) *Session {
+func (srv *Server) createSession(r *http.Request, ws *wsConn, queueOpen bool) *Session {
 	s := &Session{
-		hb:        wheelEntry{slot: -1},
-		srv:       srv,
-		id:        newSID(),
-		hs:        makeHandshakeInfo(r, time.Now()),
-		websocket: transport == TransportWebSocket,
-		ws:        ws,
+		hb:  wheelEntry{slot: -1},
+		srv: srv,
+		id:  newSID(),
+		hs:  makeHandshakeInfo(r, time.Now()),
+		ws:  ws,
 	}
-	if !s.websocket {
+	if ws == nil {
 		s.poll = &pollState{wake: make(chan struct{}, 1)}
 	}
 	if queueOpen {

@@ -32,7 +32,7 @@ type Session struct {
 	closeErr    error
 	queue       []*Message // written in order by the current transport
 	queued      int        // bytes in queue, as Message.size counts them
-	ws          *wsConn    // the websocket transport, once it is the current one
+	ws          *wsConn    // the websocket transport, once it is the current one: nil while polling
 	writeRounds uint32     // vectored writes started, to tell a stuck writer (see onTimer)
 	pingRounds  uint32     // writeRounds when the last ping was queued
 
@@ -53,7 +53,6 @@ type Session struct {
 	closeFired   bool // guarded by recvMu
 	state        sessionState
 	closeReason  closeReason
-	websocket    bool // the current transport is websocket
 	writing      bool // the session is with a writer: queued in the pool, or written (see wswrite.go)
 	getActive    bool // polling: a GET is pending
 	postActive   bool // polling: a POST is being read
@@ -110,7 +109,7 @@ func (s *Session) ID() string { return s.id }
 // from polling to websocket, when an upgrade completes.
 func (s *Session) Transport() string {
 	s.mu.Lock()
-	ws := s.websocket
+	ws := s.ws != nil
 	s.mu.Unlock()
 	if ws {
 		return TransportWebSocket
@@ -159,8 +158,8 @@ func (s *Session) enqueueLocked(m *Message) {
 // kickLocked gets the queue moving: it hands the session to a websocket writer, or wakes a
 // pending GET.
 func (s *Session) kickLocked() {
-	if s.websocket {
-		if !s.writing && s.ws != nil {
+	if s.ws != nil {
+		if !s.writing {
 			s.writing = true
 			if rawWrites && s.ws.rc != nil {
 				s.srv.writers.push(s)
@@ -194,8 +193,8 @@ func (s *Session) Writable() bool {
 	if s.state != stateOpen || len(s.queue) > 0 || s.probeLocked() != nil {
 		return false
 	}
-	if s.websocket {
-		return s.ws != nil && !s.writing
+	if s.ws != nil {
+		return !s.writing
 	}
 	return s.getActive
 }
@@ -214,7 +213,7 @@ func (s *Session) closeGracefully(reason string) {
 	}
 	// Over polling the close packet needs a GET to travel in: without one pending, wait for
 	// the next, as the reference does.
-	idle := len(s.queue) == 0 && !s.writing && (s.websocket || s.getActive)
+	idle := len(s.queue) == 0 && !s.writing && (s.ws != nil || s.getActive)
 	if idle {
 		s.mu.Unlock()
 		s.terminate(reason, nil, msgClose, true)
@@ -246,7 +245,7 @@ func (s *Session) terminate(reason string, err error, end *Message, async bool) 
 	ws, probe := s.ws, s.probeLocked()
 	// A client that closes with a POST while its next GET is on the way (the two requests
 	// race) gets that GET answered with the noop instead of a 400: the sid lingers briefly.
-	s.lingering = end == msgNoop && !s.websocket && !s.getActive
+	s.lingering = end == msgNoop && s.ws == nil && !s.getActive
 	lingering := s.lingering
 	s.srv.wheel.disarm(s)
 	if s.poll != nil {
@@ -362,7 +361,7 @@ func (srv *Server) appendOpenJSON(b []byte, s *Session) []byte {
 	b = append(b, `{"sid":"`...)
 	b = append(b, s.id...)
 	b = append(b, `","upgrades":[`...)
-	if !s.websocket && srv.cfg.transportEnabled(TransportWebSocket) {
+	if s.ws == nil && srv.cfg.transportEnabled(TransportWebSocket) {
 		b = append(b, `"websocket"`...)
 	}
 	b = append(b, `],"pingInterval":`...)

@@ -44,7 +44,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		writeError(w, CodeUnknownSid, "")
 		return
 	}
-	if s.websocket { // upgraded since ServeHTTP looked: a transport mismatch after all
+	if s.ws != nil { // upgraded since ServeHTTP looked: a transport mismatch after all
 		s.mu.Unlock()
 		writeError(w, CodeBadRequest, "")
 		return
@@ -63,7 +63,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 			end = s.poll.end
 			break
 		}
-		if s.websocket {
+		if s.ws != nil {
 			s.getActive = false
 			s.mu.Unlock()
 			writeError(w, CodeBadRequest, "")
@@ -92,7 +92,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		case <-s.poll.wake:
 		case <-probeWait:
 			s.mu.Lock()
-			if s.probed && !s.websocket && len(s.queue) == 0 && s.state == stateOpen {
+			if s.probed && s.ws == nil && len(s.queue) == 0 && s.state == stateOpen {
 				end = msgNoop
 				goto done
 			}
@@ -246,6 +246,6 @@ func readBody(body io.Reader, length, max int64) ([]byte, error) {
 // openPolling opens a polling session: the handshake GET is its first poll and finds the
 // open packet queued.
 func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request) {
-	s := srv.newSession(r, TransportPolling, nil)
+	s := srv.newSession(r, nil)
 	s.servePoll(w, r)
 }

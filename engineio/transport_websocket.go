@@ -157,7 +157,7 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request) {
 	// Held from before c is shared: a close frame (a session closed during OnOpen) must not
 	// overtake the 101.
 	c.wmu.Lock()
-	s := srv.createSession(r, TransportWebSocket, c, false)
+	s := srv.createSession(r, c, false)
 	var frame [256]byte
 	err = c.writeHandshake(&accept, srv.appendOpenFrame(frame[:0], s))
 	c.wmu.Unlock()

@@ -24,7 +24,7 @@ func (s *Session) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	if s.state != stateOpen || s.websocket || s.poll == nil || s.poll.probe != nil {
+	if s.state != stateOpen || s.ws != nil || s.poll == nil || s.poll.probe != nil {
 		s.mu.Unlock()
 		c.close(closeNormal)
 		return
@@ -69,7 +69,6 @@ func (s *Session) completeUpgrade(c *wsConn) {
 	}
 	s.poll.probe, s.probed = nil, false
 	s.poll.upgradeTimer.Stop()
-	s.websocket = true
 	s.ws = c
 	s.wakePollLocked() // a GET still pending ends with a noop
 	if len(s.queue) > 0 || s.state == stateClosing {
