@@ -3,7 +3,6 @@ package engineio
 import (
 	"context"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -127,10 +126,8 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // isWebSocketUpgrade reports whether r asks for a websocket, as Node's "upgrade" event does.
 func isWebSocketUpgrade(r *http.Request) bool {
 	for _, v := range r.Header.Values("Upgrade") {
-		for _, tok := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(tok), "websocket") {
-				return true
-			}
+		if hasToken(v, "websocket") {
+			return true
 		}
 	}
 	return false
