@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"maps"
 	"sync"
 	"sync/atomic"
 )
@@ -38,11 +39,11 @@ func (c *children[K, V]) add(k K) V {
 			return v
 		}
 	}
-	next := make(map[K]V, 1)
+	var next map[K]V
 	if old != nil {
-		for ok, ov := range *old {
-			next[ok] = ov
-		}
+		next = maps.Clone(*old)
+	} else {
+		next = make(map[K]V, 1)
 	}
 	v := c.newChild(k)
 	next[k] = v
