@@ -87,14 +87,21 @@ func (h *hub) Emit(_ context.Context, t api.Target, event string, args []json.Ra
 // so it runs on its own goroutine; this method returns once the adapter has queued the packets
 // (countingAdapter signals it through the context), so that the emits of a batch go out in
 // order, with or without acknowledgements.
+//
+// It returns ctx.Err(), and done is never called, when ctx ends before the packets are queued:
+// an adapter that does not heed ctx (a cluster adapter stuck publishing) must not hold the
+// API's request, nor a batch's, past its caller's deadline.
 func (h *hub) EmitWithAck(ctx context.Context, t api.Target, event string, args []json.RawMessage, volatile bool, timeout time.Duration, done func(api.AckResult)) error {
 	op := h.operator(t)
 	if volatile {
 		op = op.Volatile()
 	}
 	h.logOut(t, event, args, volatile, timeout)
+	// Whichever of "queued" and "given up" happens first decides, through once, whether done
+	// is called: never both an error and a result (api.Handler keeps room for one answer).
 	sent := make(chan struct{})
 	var once sync.Once
+	abandoned := false // set under once; read after once.Do, which orders it
 	markSent := func() { once.Do(func() { close(sent) }) }
 	ctx = context.WithValue(ctx, sentKey{}, markSent)
 	go func() {
@@ -102,6 +109,9 @@ func (h *hub) EmitWithAck(ctx context.Context, t api.Target, event string, args 
 		defer cancel()
 		acks, err := op.EmitWithAck(ctx, event, values(args)...)
 		markSent() // when it failed before sending
+		if abandoned {
+			return
+		}
 		res := api.AckResult{Responses: make([]json.RawMessage, 0, len(acks)), TimedOut: err != nil}
 		if err != nil && !errors.Is(err, socketio.ErrAckTimeout) {
 			h.log.Warn("emit with ack failed", "event", event, "error", err)
@@ -116,8 +126,16 @@ func (h *hub) EmitWithAck(ctx context.Context, t api.Target, event string, args 
 		}
 		done(res)
 	}()
-	<-sent
-	return nil
+	select {
+	case <-sent:
+		return nil
+	case <-ctx.Done():
+	}
+	once.Do(func() { abandoned = true })
+	if !abandoned { // queued meanwhile: done will be called
+		return nil
+	}
+	return ctx.Err()
 }
 
 // sentKey carries, in the context of an emit with acknowledgements, the function that tells
