@@ -282,22 +282,17 @@ func (s *Service) Run(ctx context.Context, ready func(Addrs)) error {
 	// to close, and no server to start and stop again.
 	mainLn, err := net.Listen("tcp", s.cfg.ListenAddr())
 	if err != nil {
-		return fmt.Errorf("listen on %s (HOST/PORT): %w", s.cfg.ListenAddr(), err)
+		return s.notStarted(fmt.Errorf("listen on %s (HOST/PORT): %w", s.cfg.ListenAddr(), err))
 	}
 	var internalLn, debugLn net.Listener
 	if s.cfg.InternalAddr != "" {
 		if internalLn, err = net.Listen("tcp", s.cfg.InternalAddr); err != nil {
-			mainLn.Close()
-			return fmt.Errorf("listen on %s (INTERNAL_ADDR): %w", s.cfg.InternalAddr, err)
+			return s.notStarted(fmt.Errorf("listen on %s (INTERNAL_ADDR): %w", s.cfg.InternalAddr, err), mainLn)
 		}
 	}
 	if s.cfg.DebugAddr != "" {
 		if debugLn, err = net.Listen("tcp", s.cfg.DebugAddr); err != nil {
-			mainLn.Close()
-			if internalLn != nil {
-				internalLn.Close()
-			}
-			return fmt.Errorf("listen on %s (DEBUG_ADDR): %w", s.cfg.DebugAddr, err)
+			return s.notStarted(fmt.Errorf("listen on %s (DEBUG_ADDR): %w", s.cfg.DebugAddr, err), mainLn, internalLn)
 		}
 	}
 
@@ -349,6 +344,26 @@ func (s *Service) Run(ctx context.Context, ready func(Addrs)) error {
 		return err
 	}
 	return s.drain(servers)
+}
+
+// notStarted ends a Run that could not open its listeners: it closes those it opened and
+// the Socket.IO server New made, whose adapters hold resources of their own (a cluster
+// adapter's subscriptions), as the drain does after serving. It returns err, with what
+// closing the server failed with, if anything.
+func (s *Service) notStarted(err error, opened ...net.Listener) error {
+	for _, ln := range opened {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	// Sessions exist only if the caller served Handler on a server of its own; they close as
+	// in the drain. Then the adapters close.
+	if serr := s.io.Shutdown(ctx); serr != nil && !errors.Is(serr, engineio.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
 }
 
 // drain shuts the node down so that clients move to other nodes smoothly:

@@ -9,11 +9,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tomato-code/realtime/internal/testutil"
 	"github.com/tomato-code/realtime/service/config"
+	"github.com/tomato-code/realtime/socketio"
 )
 
 func testConfig(mod func(*config.Config)) *config.Config {
@@ -257,4 +260,60 @@ func TestDebugAddrInUseClosesTheOtherListeners(t *testing.T) {
 		t.Fatalf("INTERNAL_ADDR still held after Run failed: %v", err)
 	}
 	again.Close()
+}
+
+// closeRecorder is the in-memory adapter, counting its Close calls.
+type closeRecorder struct {
+	*socketio.MemoryAdapter
+	closed *atomic.Int32
+}
+
+func (a closeRecorder) Close() error {
+	a.closed.Add(1)
+	return a.MemoryAdapter.Close()
+}
+
+// A Run that cannot listen releases what New made, as the drain does after serving: a library
+// user gets the error and nothing left behind (a cluster adapter's subscriptions, sessions).
+func TestRunThatCannotListenClosesTheSocketIOServer(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	var mu sync.Mutex
+	closes := map[string]*atomic.Int32{}
+	factory := func(ns socketio.LocalNamespace) socketio.Adapter {
+		mu.Lock()
+		defer mu.Unlock()
+		n := new(atomic.Int32)
+		closes[ns.Name()] = n
+		return closeRecorder{MemoryAdapter: socketio.NewMemoryAdapter(ns), closed: n}
+	}
+	cfg := testConfig(func(c *config.Config) {
+		c.Port = taken.Addr().(*net.TCPAddr).Port
+		c.Namespaces = []string{"/orders"}
+	})
+	s, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Stdout: io.Discard, Adapter: factory})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Run(context.Background(), func(Addrs) { t.Error("ready called although PORT is taken") })
+	if err == nil || !strings.Contains(err.Error(), "HOST/PORT") {
+		t.Fatalf("Run: %v, want a HOST/PORT listen error", err)
+	}
+	mu.Lock()
+	for _, name := range []string{"/", "/orders"} {
+		if n := closes[name]; n == nil {
+			t.Errorf("no adapter made for %s", name)
+		} else if got := n.Load(); got != 1 {
+			t.Errorf("adapter of %s: closed %d times, want once", name, got)
+		}
+	}
+	mu.Unlock()
+	// The engine is shut down: a handshake is refused as during a drain.
+	if got := request(t, s.Handler(), "GET", "/socket.io/?EIO=4&transport=polling", nil).StatusCode; got != http.StatusServiceUnavailable {
+		t.Errorf("handshake after Run failed: %d, want 503", got)
+	}
 }
