@@ -1,10 +1,13 @@
 package engineio
 
 import (
+	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -37,6 +40,9 @@ type poller struct {
 	mu    sync.Mutex
 	slots []pollSlot
 	free  []uint32
+	// failed tells that the goroutine stopped waiting for events though nobody asked it to
+	// (see fail): the poller takes no connection any more.
+	failed bool
 
 	// Goroutine-local: the read buffer shared by all connections of the poller, and the
 	// results of the last read callback (bound once: a closure per read would allocate).
@@ -45,6 +51,7 @@ type poller struct {
 	readFn func(fd uintptr) bool
 	n      int
 	rerr   error
+	werr   error // what ended the waiting, when epoll_wait failed
 	waitFn func(fd uintptr) bool
 }
 
@@ -69,12 +76,20 @@ func (g *pollerGroup) newInbound(c *wsConn) *inbound {
 // registered. It returns false, with nothing done, when no poller can be started (no epoll
 // descriptor left): the connection is then read by a goroutine.
 func (g *pollerGroup) attach(in *inbound, pending []byte) bool {
-	p, err := g.acquire()
-	if err != nil {
-		return false
+	var p *poller
+	for {
+		var err error
+		if p, err = g.acquire(); err != nil {
+			return false
+		}
+		in.mu.Lock()
+		if p.insert(in) {
+			break
+		}
+		// p failed after acquire chose it, and has left the group: the next try finds another.
+		in.mu.Unlock()
+		g.leave()
 	}
-	in.mu.Lock()
-	p.insert(in)
 	if in.stopped { // detached already
 		p.release(in)
 		in.mu.Unlock()
@@ -88,6 +103,7 @@ func (g *pollerGroup) attach(in *inbound, pending []byte) bool {
 			return true
 		}
 	}
+	var err error
 	in.mu.Lock()
 	if !in.stopped {
 		if err = p.add(in); err == nil {
@@ -185,11 +201,56 @@ func (p *poller) stop() {
 }
 
 func (p *poller) run() {
-	if rc, err := p.file.SyscallConn(); err == nil {
-		rc.Read(p.waitFn)
+	rc, err := p.file.SyscallConn()
+	if err == nil {
+		err = rc.Read(p.waitFn)
+	}
+	if p.werr != nil {
+		err = p.werr
+	}
+	if !p.stopping.Load() {
+		if err == nil {
+			err = errors.New("engineio: poller stopped waiting") // not expected: Read returns when stopping or on error
+		}
+		p.fail(err)
 	}
 	unix.Close(p.evfd)
 	p.file.Close() // closes epfd
+}
+
+// fail handles the end of a poller that was not asked to stop: epoll_wait failed (or the
+// runtime could not wait on the epoll descriptor), so its connections would never be read
+// again and their clients would hang until their heartbeat timed out. The poller leaves the
+// group first, so that no new connection is given to it; then every connection it holds
+// fails with err, which closes its session as a read error does, and the client reconnects.
+// The descriptors are closed after, by run: the connections' epoll_ctl calls still find epfd.
+func (p *poller) fail(err error) {
+	g := p.g
+	g.mu.Lock()
+	if i := slices.Index(g.pollers, p); i >= 0 {
+		g.pollers = slices.Delete(g.pollers, i, i+1)
+		// next may be past the end now. With no poller left, acquire starts a new set.
+		g.next = 0
+	}
+	g.mu.Unlock()
+
+	// A connection attach is inserting now either is in slots here or finds failed set.
+	p.mu.Lock()
+	p.failed = true
+	var ins []*inbound
+	for _, s := range p.slots {
+		if s.in != nil {
+			ins = append(ins, s.in)
+		}
+	}
+	p.mu.Unlock()
+	// engineio has no logger of its own: the default one, as the Redis adapter's default.
+	// Before the sessions close, so that their close reasons can be traced to this line.
+	slog.Default().Error("engineio: a websocket poller failed; its connections are closed", "error", err, "connections", len(ins))
+	// No lock held: fail takes inbound.mu, then poller.mu and pollerGroup.mu to release.
+	for _, in := range ins {
+		in.fail(err)
+	}
 }
 
 // waitCallback runs on the poller's goroutine whenever the epoll descriptor may be readable:
@@ -200,7 +261,11 @@ func (p *poller) waitCallback(uintptr) bool {
 		if err == unix.EINTR {
 			continue
 		}
-		if err != nil || p.stopping.Load() {
+		if err != nil {
+			p.werr = os.NewSyscallError("epoll_wait", err)
+			return true
+		}
+		if p.stopping.Load() {
 			return true
 		}
 		if n == 0 {
@@ -262,10 +327,13 @@ func (p *poller) readCallback(fd uintptr) bool {
 	}
 }
 
-// insert gives in a slot; in.mu is held.
-func (p *poller) insert(in *inbound) {
+// insert gives in a slot, unless the poller failed (it reports whether it did); in.mu is held.
+func (p *poller) insert(in *inbound) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.failed {
+		return false
+	}
 	var i uint32
 	if k := len(p.free); k > 0 {
 		i = p.free[k-1]
@@ -276,6 +344,7 @@ func (p *poller) insert(in *inbound) {
 	}
 	p.slots[i].in = in
 	in.pl, in.slot, in.gen = p, i, p.slots[i].gen
+	return true
 }
 
 // release frees in's slot and counts the connection out of the group; in.mu is held.
