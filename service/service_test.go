@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -14,6 +15,10 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/tomato-code/realtime/adapter/redis"
+	"github.com/tomato-code/realtime/adapter/redis/wire"
 	"github.com/tomato-code/realtime/internal/testutil"
 	"github.com/tomato-code/realtime/service/config"
 	"github.com/tomato-code/realtime/socketio"
@@ -316,4 +321,59 @@ func TestRunThatCannotListenClosesTheSocketIOServer(t *testing.T) {
 	if got := request(t, s.Handler(), "GET", "/socket.io/?EIO=4&transport=polling", nil).StatusCode; got != http.StatusServiceUnavailable {
 		t.Errorf("handshake after Run failed: %d, want 503", got)
 	}
+}
+
+// Other nodes count this one by its subscription to the request channel (PUBSUB NUMSUB, as
+// Node.js does) and wait for its answers: a Run that cannot listen must drop the Redis
+// adapter's subscriptions, not leave a node that serves nobody in the cluster.
+func TestRunThatCannotListenLeavesTheRedisCluster(t *testing.T) {
+	const addr = "127.0.0.1:6379"
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err != nil {
+		t.Skipf("no Redis at %s: %v", addr, err)
+	} else {
+		c.Close()
+	}
+	testutil.CheckGoroutines(t)
+	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
+	key := fmt.Sprintf("run-fails-%d", time.Now().UnixNano()) // channels of this test only
+	cl, err := redis.New(redis.Config{URL: "redis://" + addr, Key: key, Logger: discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	rc := goredis.NewClient(&goredis.Options{Addr: addr})
+	defer rc.Close()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+
+	s, err := New(testConfig(func(c *config.Config) { c.Port = taken.Addr().(*net.TCPAddr).Port }), discard,
+		Options{Stdout: io.Discard, Adapter: cl.NewAdapter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := wire.NewChannels(key, "/").Request
+	// The subscriptions follow registrations on the Cluster's own goroutine, which tells
+	// nobody when it is done: poll Redis for the count.
+	waitNumSub := func(want int64) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			n, err := rc.PubSubNumSub(context.Background(), req).Result()
+			if err == nil && n[req] == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("NUMSUB %s = %v, %v; want %d", req, n, err, want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitNumSub(1)
+	if err := s.Run(context.Background(), func(Addrs) { t.Error("ready called although PORT is taken") }); err == nil {
+		t.Fatal("Run succeeded on a taken PORT")
+	}
+	waitNumSub(0)
 }
