@@ -149,13 +149,16 @@ func checkPayload(p *Packet, n int, phs *[]Placeholder) error {
 		}
 		return ErrBadPayload
 	}
-	sc := scanner{b: p.Data, track: n > 0, phs: (*phs)[:0]}
+	*phs = (*phs)[:0]
+	sc := scanner{b: p.Data}
+	if n > 0 {
+		sc.phs = phs
+	}
 	k, err := sc.whole()
-	*phs = sc.phs
 	if err != nil {
 		return err
 	}
-	for _, ph := range sc.phs {
+	for _, ph := range *phs {
 		if ph.Num < 0 || ph.Num >= n {
 			return ErrBadPlaceholder
 		}

@@ -142,3 +142,41 @@ func TestValidMatchesEncodingJSON(t *testing.T) {
 		t.Error("nesting of maxDepth refused")
 	}
 }
+
+// members reads every member of object with a MemberReader, as [key, value] pairs.
+func members(object []byte) ([][2][]byte, error) {
+	var all [][2][]byte
+	r := ReadMembers(object)
+	for {
+		key, value, err := r.Next()
+		if err != nil || key == nil {
+			return all, err
+		}
+		all = append(all, [2][]byte{key, value})
+	}
+}
+
+func TestMemberReader(t *testing.T) {
+	t.Parallel()
+	got, err := members([]byte(` { "a" : [1, {"x":2}] ,"b\u0062":"s", "a":null } `))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][2]string{{`"a"`, `[1, {"x":2}]`}, {`"b\u0062"`, `"s"`}, {`"a"`, `null`}}
+	if len(got) != len(want) {
+		t.Fatalf("got %q", got)
+	}
+	for i, w := range want {
+		if string(got[i][0]) != w[0] || string(got[i][1]) != w[1] {
+			t.Errorf("member %d = %s:%s, want %s:%s", i, got[i][0], got[i][1], w[0], w[1])
+		}
+	}
+	if got, err := members([]byte(`{}`)); err != nil || len(got) != 0 {
+		t.Errorf("empty object: %q, %v", got, err)
+	}
+	for _, bad := range []string{``, `[]`, `{`, `{"a"}`, `{"a":}`, `{"a":1,}`, `{a:1}`, `{"a":1 "b":2}`, `{"a":1}x`, `null`} {
+		if _, err := members([]byte(bad)); err == nil {
+			t.Errorf("members(%q) succeeded", bad)
+		}
+	}
+}

@@ -80,5 +80,30 @@ func FuzzValid(f *testing.F) {
 				end = ph.End
 			}
 		}
+		// MemberReader agrees with encoding/json on which inputs are objects, and on their members.
+		found, err := members(data)
+		var obj map[string]json.RawMessage
+		isObject := json.Valid(data) && bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("{"))
+		if (err == nil) != isObject {
+			t.Fatalf("members(%q): %v, but object = %v", data, err, isObject)
+		}
+		if err == nil && json.Unmarshal(data, &obj) == nil {
+			last := map[string]string{}
+			for _, m := range found {
+				var k string
+				if json.Unmarshal(m[0], &k) != nil || !json.Valid(m[1]) {
+					t.Fatalf("member %q:%q of %q", m[0], m[1], data)
+				}
+				last[k] = string(m[1])
+			}
+			if len(last) != len(obj) {
+				t.Fatalf("members(%q) found %d distinct keys, encoding/json %d", data, len(last), len(obj))
+			}
+			for k, v := range obj {
+				if last[k] != string(v) {
+					t.Fatalf("members(%q)[%q] = %q, encoding/json %q", data, k, last[k], v)
+				}
+			}
+		}
 	})
 }

@@ -42,9 +42,10 @@ type scanner struct {
 	b     []byte
 	i     int
 	depth int
-	// phs collects placeholders when track is set.
-	track bool
-	phs   []Placeholder
+	// phs collects placeholders when it is not nil. A pointer, not the slice itself: escape
+	// analysis does not tell a struct's fields apart, so appending to a slice field would move
+	// every scanned text (b) to the heap, even for callers that track nothing.
+	phs *[]Placeholder
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
@@ -219,7 +220,8 @@ func keyOf(raw []byte) int {
 			return keyOther
 		}
 		var k string
-		if json.Unmarshal(raw, &k) != nil {
+		// A copy, so that the scanned text does not escape through encoding/json.
+		if json.Unmarshal(bytes.Clone(raw), &k) != nil {
 			return keyOther
 		}
 		raw = []byte(k)
@@ -240,7 +242,10 @@ func (s *scanner) object() error {
 	if err := s.enter(); err != nil {
 		return err
 	}
-	mark := len(s.phs)
+	mark := 0
+	if s.phs != nil {
+		mark = len(*s.phs)
+	}
 	isPlaceholder := false
 	var num []byte // the raw "num" member when it is a number
 	s.skipSpace()
@@ -259,7 +264,7 @@ func (s *scanner) object() error {
 			return err
 		}
 		key := keyOther
-		if s.track {
+		if s.phs != nil {
 			key = keyOf(s.b[keyStart:s.i])
 		}
 		s.skipSpace()
@@ -296,7 +301,7 @@ func (s *scanner) object() error {
 			if isPlaceholder {
 				// A placeholder replaces its whole object: whatever was found inside it is
 				// not a placeholder of its own.
-				s.phs = append(s.phs[:mark], makePlaceholder(s.b[start:s.i], start, num))
+				*s.phs = append((*s.phs)[:mark], makePlaceholder(s.b[start:s.i], start, num))
 			}
 			return nil
 		default:
@@ -344,9 +349,9 @@ func AppendPlaceholder(dst []byte, num int) []byte {
 // AppendPlaceholders validates data as one JSON value and appends to dst the outermost
 // placeholder objects it holds, in document order. An invalid payload gives ErrBadJSON.
 func AppendPlaceholders(dst []Placeholder, data []byte) ([]Placeholder, error) {
-	s := scanner{b: data, track: true, phs: dst}
+	s := scanner{b: data, phs: &dst}
 	_, err := s.whole()
-	return s.phs, err
+	return dst, err
 }
 
 // Elements validates array as a JSON array and appends each of its elements to dst, as
@@ -419,4 +424,85 @@ func firstElement(array []byte) (kind, []byte) {
 		return kindNone, nil
 	}
 	return k, s.b[start:s.i]
+}
+
+// MemberReader reads the members of a JSON object one at a time, in place: what it returns are
+// sub-slices of the object, and it stores nothing, so an object on the caller's stack stays
+// there.
+// It lets a caller read a few known members without encoding/json's reflection and maps.
+type MemberReader struct {
+	s     scanner
+	state byte // 0: before '{', 1: before the first member or '}', 2: after a member, 3: done
+}
+
+// ReadMembers returns a reader of object's members.
+func ReadMembers(object []byte) MemberReader {
+	return MemberReader{s: scanner{b: object}}
+}
+
+// Next returns the next member's raw key (with its quotes, escapes as written) and raw value.
+// After the last member it checks that nothing but white space follows the object and returns
+// nil, nil, nil. Anything that is not a valid object gives ErrBadJSON.
+func (r *MemberReader) Next() (key, value []byte, err error) {
+	s := &r.s
+	switch r.state {
+	case 0:
+		s.skipSpace()
+		if s.i >= len(s.b) || s.b[s.i] != '{' {
+			return nil, nil, ErrBadJSON
+		}
+		s.i++
+		s.depth++
+		s.skipSpace()
+		r.state = 1
+		if s.i < len(s.b) && s.b[s.i] == '}' {
+			s.i++
+			return r.end()
+		}
+	case 2:
+		s.skipSpace()
+		if s.i >= len(s.b) {
+			return nil, nil, ErrBadJSON
+		}
+		if s.b[s.i] == '}' {
+			s.i++
+			return r.end()
+		}
+		if s.b[s.i] != ',' {
+			return nil, nil, ErrBadJSON
+		}
+		s.i++
+	case 3:
+		return nil, nil, nil
+	}
+	s.skipSpace()
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return nil, nil, ErrBadJSON
+	}
+	keyStart := s.i
+	if err := s.str(); err != nil {
+		return nil, nil, err
+	}
+	key = s.b[keyStart:s.i]
+	s.skipSpace()
+	if s.i >= len(s.b) || s.b[s.i] != ':' {
+		return nil, nil, ErrBadJSON
+	}
+	s.i++
+	s.skipSpace()
+	start := s.i
+	if _, err := s.value(); err != nil {
+		return nil, nil, err
+	}
+	r.state = 2
+	return key, s.b[start:s.i], nil
+}
+
+func (r *MemberReader) end() ([]byte, []byte, error) {
+	r.s.skipSpace()
+	if r.s.i != len(r.s.b) {
+		return nil, nil, ErrBadJSON
+	}
+	r.state = 3
+	return nil, nil, nil
 }
