@@ -9,14 +9,20 @@
 package auth
 
 import (
+	"bytes"
 	"crypto"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/tomato-code/realtime/socketio/parser"
 )
 
 // Error is a refusal whose text is sent to the client as the connect_error message.
@@ -88,6 +94,10 @@ type Verifier struct {
 	alg    string
 	key    any
 	parser *jwt.Parser
+	// The HS256 path (hs256.go) checks claims itself, with the parser's leeway and clock.
+	leeway time.Duration
+	now    func() time.Time
+	macs   sync.Pool // of *macState
 }
 
 // NewVerifier builds a Verifier for cfg.
@@ -118,10 +128,16 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		jwt.WithLeeway(leeway),
 		jwt.WithJSONNumber(),
 	}
+	v.leeway, v.now = leeway, time.Now
 	if cfg.Now != nil {
 		opts = append(opts, jwt.WithTimeFunc(cfg.Now))
+		v.now = cfg.Now
 	}
 	v.parser = jwt.NewParser(opts...)
+	if v.alg == jwt.SigningMethodHS256.Alg() {
+		key := bytes.Clone(cfg.Secret)
+		v.macs.New = func() any { return &macState{h: hmac.New(sha256.New, key)} }
+	}
 	return v, nil
 }
 
@@ -131,6 +147,30 @@ func (v *Verifier) Algorithm() string { return v.alg }
 // Verify checks a token and returns its Identity. An empty token is ErrNoToken; anything else
 // that is wrong is an error matching ErrInvalidToken.
 func (v *Verifier) Verify(token string) (Identity, error) {
+	if v.alg == jwt.SigningMethodHS256.Alg() {
+		return v.verifyBytes([]byte(token))
+	}
+	return v.verifyWithLibrary(token)
+}
+
+// verifyBytes is Verify for a token that is still bytes, such as one read in place from a
+// CONNECT packet's auth object.
+func (v *Verifier) verifyBytes(token []byte) (Identity, error) {
+	if v.alg != jwt.SigningMethodHS256.Alg() {
+		return v.verifyWithLibrary(string(token))
+	}
+	if len(token) == 0 {
+		return Identity{}, ErrNoToken
+	}
+	if len(token) > MaxTokenBytes {
+		return Identity{}, invalid("token is %d bytes, more than %d", len(token), MaxTokenBytes)
+	}
+	return v.verifyHS256(token)
+}
+
+// verifyWithLibrary checks a token with golang-jwt's parser: the path of the public-key
+// algorithms, and the reference that the HS256 path is tested against.
+func (v *Verifier) verifyWithLibrary(token string) (Identity, error) {
 	if token == "" {
 		return Identity{}, ErrNoToken
 	}
@@ -159,21 +199,31 @@ func (v *Verifier) keyFor(t *jwt.Token) (any, error) {
 // passed as `auth`) and verifies it. A missing auth object, a missing or null token and an
 // empty string are ErrNoToken; a token that is not a string is invalid.
 func (v *Verifier) VerifyAuth(auth json.RawMessage) (Identity, error) {
-	var obj map[string]json.RawMessage
-	if len(auth) == 0 || string(auth) == "null" {
+	// Read in place: every handshake comes through here, and encoding/json's map for a
+	// one-member object cost more than the HS256 check itself.
+	var raw []byte
+	for r := parser.ReadMembers(auth); ; {
+		key, value, err := r.Next()
+		if err != nil { // also a missing auth object and null
+			return Identity{}, ErrNoToken
+		}
+		if key == nil {
+			break
+		}
+		if keyIs(key, "token") {
+			raw = value // later duplicates win, as in encoding/json's map
+		}
+	}
+	if raw == nil || string(raw) == "null" {
 		return Identity{}, ErrNoToken
 	}
-	if err := json.Unmarshal(auth, &obj); err != nil {
-		return Identity{}, ErrNoToken
-	}
-	raw, ok := obj["token"]
-	if !ok || string(raw) == "null" {
-		return Identity{}, ErrNoToken
-	}
-	var token string
-	if err := json.Unmarshal(raw, &token); err != nil {
+	if raw[0] != '"' {
 		return Identity{}, invalid("token is not a string")
 	}
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return v.verifyBytes(raw[1 : len(raw)-1])
+	}
+	token, _ := unquote(raw) // a valid JSON string, so it unquotes
 	return v.Verify(token)
 }
 
