@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -93,6 +94,51 @@ func TestWebSocketSlowHandlerPausesReading(t *testing.T) {
 			}
 		case <-time.After(testTimeout):
 			t.Fatalf("message %d not delivered", i)
+		}
+	}
+	srv.Shutdown(t.Context())
+}
+
+// Deliveries share workers (deliveryPool), but a handler that blocks holds up its own
+// connection only: here every handler waits until all of them have been entered, which only
+// happens if each connection's message is delivered while the others' handlers block.
+func TestBlockedHandlersDoNotHoldUpOtherConnections(t *testing.T) {
+	if testReadMode != ReadPoller {
+		t.Skip("ReadPoller only")
+	}
+	testutil.CheckGoroutines(t)
+	const n = 24
+	var mu sync.Mutex
+	entered := 0
+	all := make(chan struct{})
+	srv := NewServer(Config{PingInterval: time.Minute, OnOpen: func(s *Session) SessionHandler {
+		return funcHandler{func(d []byte, _ bool) {
+			mu.Lock()
+			if entered++; entered == n {
+				close(all)
+			}
+			mu.Unlock()
+			select {
+			case <-all:
+				s.Send(NewTextMessage(d))
+			case <-time.After(testTimeout):
+			}
+		}, func(string, error) {}}
+	}})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	ts := &testServer{Server: srv, http: hs, url: hs.URL + "/"}
+	clients := make([]*wsClient, n)
+	for i := range clients {
+		clients[i] = dialWS(t, ts, "EIO=4&transport=websocket")
+		parseOpen(t, clients[i].readText())
+	}
+	for i, c := range clients { // back to back, so that a poller finds several ready at once
+		c.send(fmt.Sprintf("4m%d", i))
+	}
+	for i, c := range clients {
+		if got, want := c.readText(), fmt.Sprintf("4m%d", i); got != want {
+			t.Fatalf("client %d got %q, want %q", i, got, want)
 		}
 	}
 	srv.Shutdown(t.Context())

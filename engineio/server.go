@@ -18,9 +18,10 @@ type Server struct {
 	sessions *sessionTable
 	count    atomic.Int64
 
-	pollers pollerGroup // ReadPoller: the pollers of the websocket connections
-	writers writerPool  // the writers of the websocket connections with raw access
-	wheel   *wheel      // the sessions' heartbeat deadlines
+	pollers  pollerGroup  // ReadPoller: the pollers of the websocket connections
+	writers  writerPool   // the writers of the websocket connections with raw access
+	delivery deliveryPool // the goroutines that hand their frames to the sessions
+	wheel    *wheel       // the sessions' heartbeat deadlines
 
 	shuttingDown atomic.Bool
 	drainOnce    sync.Once

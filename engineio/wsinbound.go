@@ -9,7 +9,7 @@ import (
 
 // inbound is the ReadPoller side of one websocket connection. A poller goroutine reads what
 // arrives into its own buffer and parses it here (parse); the frames it yields are queued,
-// and a goroutine started for the burst hands them to the session in order (deliver), so that
+// and a delivery worker (delivery.go) hands them to the session in order (deliver), so that
 // a slow handler holds up its own connection only. An idle connection holds no goroutine and
 // no buffer: the parser keeps the bytes of an incomplete frame only, and the queue is empty.
 type inbound struct {
@@ -121,7 +121,7 @@ func (in *inbound) kick() {
 	}
 	in.mu.Unlock()
 	if start {
-		go in.deliver()
+		in.c.sess.srv.delivery.start(in)
 	}
 }
 
