@@ -24,6 +24,7 @@ import (
 	"github.com/tomato-code/realtime/service/auth"
 	"github.com/tomato-code/realtime/service/config"
 	"github.com/tomato-code/realtime/service/devpage"
+	"github.com/tomato-code/realtime/service/memtrim"
 	"github.com/tomato-code/realtime/service/metrics"
 	"github.com/tomato-code/realtime/socketio"
 )
@@ -322,6 +323,18 @@ func (s *Service) Run(ctx context.Context, ready func(Addrs)) error {
 		defer debugSrv.Close()
 		addrs.Debug = debugLn.Addr()
 		go debugSrv.Serve(debugLn)
+	}
+
+	if s.cfg.MemoryTrimInterval > 0 {
+		trimCtx, stopTrim := context.WithCancel(context.Background())
+		trimDone := make(chan struct{})
+		defer func() { stopTrim(); <-trimDone }()
+		go func() {
+			defer close(trimDone)
+			memtrim.Run(trimCtx, s.cfg.MemoryTrimInterval, func(before, after memtrim.Heap) {
+				s.log.Debug("heap memory given back", "reclaimableBefore", before.Reclaimable(), "reclaimableAfter", after.Reclaimable(), "live", after.Live)
+			})
+		}()
 	}
 
 	port := mainLn.Addr().(*net.TCPAddr).Port

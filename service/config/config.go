@@ -99,6 +99,11 @@ type Config struct {
 	// (SHUTDOWN_TIMEOUT). Default 15s.
 	ShutdownTimeout time.Duration
 
+	// MemoryTrimInterval is how often the heap is checked for memory to give back to the
+	// system once the process is quiet, e.g. after a storm of connections (MEMORY_TRIM_INTERVAL,
+	// see package memtrim). Default 10s; 0 turns it off.
+	MemoryTrimInterval time.Duration
+
 	// DevPage serves the test page at "/" outside dev mode too (DEV_PAGE). Dev mode always
 	// serves it.
 	DevPage bool
@@ -117,6 +122,7 @@ const (
 	DefaultAPIMaxBody      = 1 << 20
 	DefaultDrainDuration   = 10 * time.Second
 	DefaultShutdownTimeout = 15 * time.Second
+	DefaultMemoryTrim      = 10 * time.Second
 	DefaultRedisKey        = "socket.io"
 	DefaultPingInterval    = 25 * time.Second
 	DefaultPingTimeout     = 20 * time.Second

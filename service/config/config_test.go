@@ -34,7 +34,8 @@ func TestDefaults(t *testing.T) {
 	if c.Port != 3000 || c.Host != "" || c.LogLevel != slog.LevelInfo || c.LogFormat != "text" ||
 		c.APIMaxBody != 1<<20 || c.DrainDuration != 10*time.Second || c.ShutdownTimeout != 15*time.Second ||
 		c.Dev || c.DevPage || c.SingleSession != "" || c.Namespaces != nil || c.FrontendURLs != nil ||
-		c.RedisKey != "socket.io" || c.ClientScript != "" || c.PingInterval != 25*time.Second || c.PingTimeout != 20*time.Second {
+		c.RedisKey != "socket.io" || c.ClientScript != "" || c.PingInterval != 25*time.Second || c.PingTimeout != 20*time.Second ||
+		c.MemoryTrimInterval != 10*time.Second {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -62,6 +63,7 @@ func TestEnvironmentAndFlags(t *testing.T) {
 		"CLIENT_SCRIPT":        "/srv/socket.io.min.js",
 		"READ_MODE":            "goroutine",
 		"DEBUG_ADDR":           "127.0.0.1:6060",
+		"MEMORY_TRIM_INTERVAL": "0",
 	}
 	c, err := resolve(t, []string{"--port", "5000", "--jwt-secret=from-flag", "--log-level", "warn"}, env)
 	if err != nil {
@@ -74,7 +76,8 @@ func TestEnvironmentAndFlags(t *testing.T) {
 		c.SingleSession != "replace" || c.LogFormat != "json" || c.APIMaxBody != 2048 || c.DrainDuration != 3*time.Second ||
 		c.ShutdownTimeout != time.Minute || !c.DevPage || c.Host != "0.0.0.0" || c.RedisKey != "prefix" ||
 		c.PingInterval != 300*time.Millisecond || c.PingTimeout != 2*time.Second ||
-		c.ClientScript != "/srv/socket.io.min.js" || c.ReadMode != engineio.ReadGoroutine || c.DebugAddr != "127.0.0.1:6060" {
+		c.ClientScript != "/srv/socket.io.min.js" || c.ReadMode != engineio.ReadGoroutine || c.DebugAddr != "127.0.0.1:6060" ||
+		c.MemoryTrimInterval != 0 {
 		t.Errorf("environment not applied: %+v", c)
 	}
 	if strings.Join(c.FrontendURLs, "|") != "https://a.example|https://b.example" {

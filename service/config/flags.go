@@ -149,6 +149,9 @@ var settings = []setting{
 	{env: "SHUTDOWN_TIMEOUT", help: "time in-flight API calls get to finish after the drain (default 15s)", apply: func(c *Config, v string) error {
 		return parseDuration(&c.ShutdownTimeout, "SHUTDOWN_TIMEOUT", v)
 	}},
+	{env: "MEMORY_TRIM_INTERVAL", help: "how often to check whether a quiet process can give heap memory back to the system (default 10s; 0 turns it off)", apply: func(c *Config, v string) error {
+		return parseDuration(&c.MemoryTrimInterval, "MEMORY_TRIM_INTERVAL", v)
+	}},
 	{env: "DEV_PAGE", isBool: true, help: "serve the test page at / outside dev mode too", apply: func(c *Config, v string) error {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -244,16 +247,17 @@ func (f *Flags) Resolve(lookupEnv func(string) (string, bool)) (*Config, error) 
 		lookupEnv = os.LookupEnv
 	}
 	c := &Config{
-		Dev:             *f.dev,
-		Port:            DefaultPort,
-		LogLevel:        slog.LevelInfo,
-		LogFormat:       "text",
-		APIMaxBody:      DefaultAPIMaxBody,
-		DrainDuration:   DefaultDrainDuration,
-		ShutdownTimeout: DefaultShutdownTimeout,
-		RedisKey:        DefaultRedisKey,
-		PingInterval:    DefaultPingInterval,
-		PingTimeout:     DefaultPingTimeout,
+		Dev:                *f.dev,
+		Port:               DefaultPort,
+		LogLevel:           slog.LevelInfo,
+		LogFormat:          "text",
+		APIMaxBody:         DefaultAPIMaxBody,
+		DrainDuration:      DefaultDrainDuration,
+		ShutdownTimeout:    DefaultShutdownTimeout,
+		MemoryTrimInterval: DefaultMemoryTrim,
+		RedisKey:           DefaultRedisKey,
+		PingInterval:       DefaultPingInterval,
+		PingTimeout:        DefaultPingTimeout,
 	}
 	given := make(map[string]bool)
 	for _, s := range settings {
