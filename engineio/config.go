@@ -3,6 +3,7 @@ package engineio
 import (
 	"fmt"
 	"net/http"
+	"net/textproto"
 	"time"
 )
 
@@ -40,6 +41,13 @@ type Config struct {
 	// ReadMode selects how websocket connections are read: ReadPoller (the default) or
 	// ReadGoroutine.
 	ReadMode ReadMode
+	// KeepHeaders, when not nil, names the request headers that a session keeps of its
+	// handshake (HandshakeInfo.Header, HeaderValue; names match without regard to case); the
+	// others are dropped when the session opens. Nil keeps them all, as Node.js does. A
+	// browser's headers, cookies included, often weigh more than the rest of an idle session,
+	// and they may carry credentials: a server that does not read them can keep none with an
+	// empty, non-nil list. HandshakeInfo.CrossOrigin is set either way.
+	KeepHeaders []string
 	// OnOpen is called for every new session and returns the handler of its events.
 	// Required. A nil handler discards the session's messages.
 	OnOpen func(s *Session) SessionHandler
@@ -115,6 +123,13 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WriteQueueBytes <= 0 {
 		c.WriteQueueBytes = DefaultWriteQueueBytes
+	}
+	if c.KeepHeaders != nil {
+		keep := make([]string, len(c.KeepHeaders))
+		for i, name := range c.KeepHeaders {
+			keep[i] = textproto.CanonicalMIMEHeaderKey(name) // as net/http keys r.Header
+		}
+		c.KeepHeaders = keep
 	}
 	return c
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -26,6 +27,9 @@ type HandshakeInfo struct {
 	URL string
 	// Host is the Host header of the request.
 	Host string
+	// CrossOrigin is true when the request carried an Origin header, kept or not
+	// (Config.KeepHeaders).
+	CrossOrigin bool
 
 	header string // the headers, encoded by appendHeader
 }
@@ -33,18 +37,21 @@ type HandshakeInfo struct {
 // NewHandshakeInfo describes r as the first request of a session created at t. Sessions get
 // theirs from the server; it is exported for tests of code that reads handshakes.
 func NewHandshakeInfo(r *http.Request, t time.Time) *HandshakeInfo {
-	h := makeHandshakeInfo(r, t)
+	h := makeHandshakeInfo(r, t, nil)
 	return &h
 }
 
 // makeHandshakeInfo is NewHandshakeInfo for a HandshakeInfo held by value, as a Session holds
-// its own.
-func makeHandshakeInfo(r *http.Request, t time.Time) HandshakeInfo {
+// its own. keep, when not nil, holds the canonical names of the only headers kept.
+func makeHandshakeInfo(r *http.Request, t time.Time, keep []string) HandshakeInfo {
 	uri := requestURI(r)
 	// One allocation of exactly the right size holds every string, so that none of the
 	// request's own memory (the request line, net/http's header map) stays with the session.
 	n := len(uri) + len(r.Host) + len(r.RemoteAddr)
 	for k, vs := range r.Header {
+		if keep != nil && !slices.Contains(keep, k) {
+			continue
+		}
 		n += uvarintLen(len(k)) + len(k) + uvarintLen(len(vs))
 		for _, v := range vs {
 			n += uvarintLen(len(v)) + len(v)
@@ -55,18 +62,19 @@ func makeHandshakeInfo(r *http.Request, t time.Time) HandshakeInfo {
 	b.WriteString(uri)
 	b.WriteString(r.Host)
 	b.WriteString(r.RemoteAddr)
-	writeHeader(&b, r.Header)
+	writeHeader(&b, r.Header, keep)
 	s := b.String()
 	host := len(uri)
 	addr := host + len(r.Host)
 	hdr := addr + len(r.RemoteAddr)
 	return HandshakeInfo{
-		URL:        s[:host],
-		Host:       s[host:addr],
-		RemoteAddr: s[addr:hdr],
-		header:     s[hdr:],
-		Time:       t,
-		Secure:     r.TLS != nil,
+		URL:         s[:host],
+		Host:        s[host:addr],
+		RemoteAddr:  s[addr:hdr],
+		header:      s[hdr:],
+		Time:        t,
+		Secure:      r.TLS != nil,
+		CrossOrigin: len(r.Header["Origin"]) > 0,
 	}
 }
 
@@ -80,10 +88,13 @@ func requestURI(r *http.Request) string {
 
 // writeHeader encodes h: for each key, its length, the key, the number of values, then each
 // value's length and the value (lengths as uvarints). Any byte may appear in keys and values.
-func writeHeader(b *strings.Builder, h http.Header) {
+func writeHeader(b *strings.Builder, h http.Header, keep []string) {
 	var tmp [binary.MaxVarintLen64]byte
 	uv := func(n int) { b.Write(binary.AppendUvarint(tmp[:0], uint64(n))) }
 	for k, vs := range h {
+		if keep != nil && !slices.Contains(keep, k) {
+			continue
+		}
 		uv(len(k))
 		b.WriteString(k)
 		uv(len(vs))

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tomato-code/realtime/internal/testutil"
 )
 
 // TestHandshakeInfoCompact checks that the compact form gives back exactly the request's
@@ -76,4 +78,45 @@ func FuzzQueryValue(f *testing.F) {
 			t.Errorf("queryValue(%q, %q) = %q, want %q", raw, key, got, want)
 		}
 	})
+}
+
+// Config.KeepHeaders: a session keeps the named headers only (any case), and still knows the
+// request was cross-origin when Origin is not among them; nil keeps everything.
+func TestKeepHeaders(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	for _, c := range []struct {
+		keep []string
+		want http.Header
+	}{
+		{[]string{"user-agent", "X-TENANT"}, http.Header{"User-Agent": {"ua/1"}, "X-Tenant": {"t1", "t2"}}},
+		{[]string{}, http.Header{}},
+		{nil, http.Header{"User-Agent": {"ua/1"}, "X-Tenant": {"t1", "t2"}, "Cookie": {"sid=secret"},
+			"Origin": {"https://a.example"}, "Accept-Encoding": {"gzip"}}},
+	} {
+		ts := newTestServer(t, Config{KeepHeaders: c.keep}, false)
+		req, err := http.NewRequest("GET", ts.url+"?EIO=4&transport=polling", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header = http.Header{"User-Agent": {"ua/1"}, "X-Tenant": {"t1", "t2"}, "Cookie": {"sid=secret"},
+			"Origin": {"https://a.example"}, "Accept-Encoding": {"gzip"}}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("handshake: %s", res.Status)
+		}
+		h := ts.nextSession(t).s.Handshake()
+		if got := h.Header(); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("keep %q: Header() = %q, want %q", c.keep, got, c.want)
+		}
+		if got, want := h.HeaderValue("cookie"), c.want.Get("Cookie"); got != want {
+			t.Errorf("keep %q: HeaderValue(cookie) = %q, want %q", c.keep, got, want)
+		}
+		if !h.CrossOrigin {
+			t.Errorf("keep %q: CrossOrigin false for a request with an Origin header", c.keep)
+		}
+	}
 }

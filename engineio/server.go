@@ -208,7 +208,7 @@ func (srv *Server) createSession(r *http.Request, ws *wsConn, queueOpen bool) *S
 		hb:  wheelEntry{slot: -1},
 		srv: srv,
 		id:  newSID(),
-		hs:  makeHandshakeInfo(r, time.Now()),
+		hs:  makeHandshakeInfo(r, time.Now(), srv.cfg.KeepHeaders),
 		ws:  ws,
 	}
 	if ws == nil {

@@ -51,7 +51,7 @@ func newHandshake(info *engineio.HandshakeInfo, auth json.RawMessage) Handshake 
 	if host, _, err := net.SplitHostPort(info.RemoteAddr); err == nil {
 		h.Address = host // a part of RemoteAddr: no copy
 	}
-	h.XDomain = info.HeaderValue("Origin") != ""
+	h.XDomain = info.CrossOrigin
 	return h
 }
 
