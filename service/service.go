@@ -103,6 +103,7 @@ func New(cfg *config.Config, log *slog.Logger, opts Options) (*Service, error) {
 			PingInterval: cfg.PingInterval,
 			PingTimeout:  cfg.PingTimeout,
 			ReadMode:     cfg.ReadMode,
+			KeepHeaders:  cfg.KeepHeaders,
 			CORS:         corsFor(cfg),
 			AllowRequest: s.allowRequest,
 		},

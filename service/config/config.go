@@ -99,6 +99,13 @@ type Config struct {
 	// (SHUTDOWN_TIMEOUT). Default 15s.
 	ShutdownTimeout time.Duration
 
+	// KeepHeaders names the handshake request headers each connection keeps for its life
+	// (HANDSHAKE_HEADERS, comma-separated, "*" for all: nil here). Default none: the service
+	// reads none of them after the handshake, a browser's weigh more than the rest of an idle
+	// connection, and they carry cookies. Keep them for Node.js nodes of a mixed cluster whose
+	// fetchSockets() reads handshake.headers.
+	KeepHeaders []string
+
 	// MemoryTrimInterval is how often the heap is checked for memory to give back to the
 	// system once the process is quiet, e.g. after a storm of connections (MEMORY_TRIM_INTERVAL,
 	// see package memtrim). Default 10s; 0 turns it off.

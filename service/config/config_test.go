@@ -35,7 +35,7 @@ func TestDefaults(t *testing.T) {
 		c.APIMaxBody != 1<<20 || c.DrainDuration != 10*time.Second || c.ShutdownTimeout != 15*time.Second ||
 		c.Dev || c.DevPage || c.SingleSession != "" || c.Namespaces != nil || c.FrontendURLs != nil ||
 		c.RedisKey != "socket.io" || c.ClientScript != "" || c.PingInterval != 25*time.Second || c.PingTimeout != 20*time.Second ||
-		c.MemoryTrimInterval != 10*time.Second {
+		c.MemoryTrimInterval != 10*time.Second || c.KeepHeaders == nil || len(c.KeepHeaders) != 0 {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -64,6 +64,7 @@ func TestEnvironmentAndFlags(t *testing.T) {
 		"READ_MODE":            "goroutine",
 		"DEBUG_ADDR":           "127.0.0.1:6060",
 		"MEMORY_TRIM_INTERVAL": "0",
+		"HANDSHAKE_HEADERS":    " User-Agent, x-tenant ,",
 	}
 	c, err := resolve(t, []string{"--port", "5000", "--jwt-secret=from-flag", "--log-level", "warn"}, env)
 	if err != nil {
@@ -77,7 +78,7 @@ func TestEnvironmentAndFlags(t *testing.T) {
 		c.ShutdownTimeout != time.Minute || !c.DevPage || c.Host != "0.0.0.0" || c.RedisKey != "prefix" ||
 		c.PingInterval != 300*time.Millisecond || c.PingTimeout != 2*time.Second ||
 		c.ClientScript != "/srv/socket.io.min.js" || c.ReadMode != engineio.ReadGoroutine || c.DebugAddr != "127.0.0.1:6060" ||
-		c.MemoryTrimInterval != 0 {
+		c.MemoryTrimInterval != 0 || strings.Join(c.KeepHeaders, "|") != "User-Agent|x-tenant" {
 		t.Errorf("environment not applied: %+v", c)
 	}
 	if strings.Join(c.FrontendURLs, "|") != "https://a.example|https://b.example" {
@@ -91,6 +92,13 @@ func TestEnvironmentAndFlags(t *testing.T) {
 	}
 	if c.ListenAddr() != "0.0.0.0:5000" {
 		t.Errorf("listen addr %q", c.ListenAddr())
+	}
+}
+
+func TestHandshakeHeadersStar(t *testing.T) {
+	c, err := resolve(t, nil, map[string]string{"HANDSHAKE_HEADERS": "*"})
+	if err != nil || c.KeepHeaders != nil {
+		t.Fatalf("HANDSHAKE_HEADERS=*: %v, %q; want nil (keep all)", err, c.KeepHeaders)
 	}
 }
 
@@ -116,22 +124,24 @@ func TestBoolFlagWithoutValue(t *testing.T) {
 
 func TestInvalidValuesNameTheVariable(t *testing.T) {
 	for env, value := range map[string]string{
-		"PORT":             "http",
-		"LOG_LEVEL":        "loud",
-		"LOG_FORMAT":       "xml",
-		"SINGLE_SESSION":   "yes",
-		"NAMESPACES":       "orders",
-		"FRONTEND_URL":     "example.com",
-		"REDIS_URL":        "localhost:6379",
-		"API_MAX_BODY":     "-1",
-		"DRAIN_DURATION":   "ten",
-		"SHUTDOWN_TIMEOUT": "-1s",
-		"INTERNAL_ADDR":    "3001",
-		"DEV_PAGE":         "maybe",
-		"PING_INTERVAL":    "0",
-		"PING_TIMEOUT":     "soon",
-		"READ_MODE":        "epoll",
-		"DEBUG_ADDR":       "6060",
+		"PORT":                 "http",
+		"LOG_LEVEL":            "loud",
+		"LOG_FORMAT":           "xml",
+		"SINGLE_SESSION":       "yes",
+		"NAMESPACES":           "orders",
+		"FRONTEND_URL":         "example.com",
+		"REDIS_URL":            "localhost:6379",
+		"API_MAX_BODY":         "-1",
+		"DRAIN_DURATION":       "ten",
+		"SHUTDOWN_TIMEOUT":     "-1s",
+		"INTERNAL_ADDR":        "3001",
+		"DEV_PAGE":             "maybe",
+		"PING_INTERVAL":        "0",
+		"PING_TIMEOUT":         "soon",
+		"READ_MODE":            "epoll",
+		"DEBUG_ADDR":           "6060",
+		"HANDSHAKE_HEADERS":    "user agent",
+		"MEMORY_TRIM_INTERVAL": "often",
 	} {
 		_, err := resolve(t, nil, map[string]string{env: value})
 		var inv *InvalidError

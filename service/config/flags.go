@@ -149,6 +149,23 @@ var settings = []setting{
 	{env: "SHUTDOWN_TIMEOUT", help: "time in-flight API calls get to finish after the drain (default 15s)", apply: func(c *Config, v string) error {
 		return parseDuration(&c.ShutdownTimeout, "SHUTDOWN_TIMEOUT", v)
 	}},
+	{env: "HANDSHAKE_HEADERS", help: `handshake request headers each connection keeps, comma-separated, or "*" for all (default none)`, apply: func(c *Config, v string) error {
+		if strings.TrimSpace(v) == "*" {
+			c.KeepHeaders = nil
+			return nil
+		}
+		c.KeepHeaders = []string{}
+		for _, name := range strings.Split(v, ",") {
+			if name = strings.TrimSpace(name); name == "" {
+				continue
+			}
+			if strings.ContainsFunc(name, func(r rune) bool { return r <= ' ' || r >= 0x7f || strings.ContainsRune("()<>@,;:\\\"/[]?={}", r) }) {
+				return &InvalidError{Variable: "HANDSHAKE_HEADERS", Value: v, Reason: "must be header names separated by commas, or *"}
+			}
+			c.KeepHeaders = append(c.KeepHeaders, name)
+		}
+		return nil
+	}},
 	{env: "MEMORY_TRIM_INTERVAL", help: "how often to check whether a quiet process can give heap memory back to the system (default 10s; 0 turns it off)", apply: func(c *Config, v string) error {
 		return parseDuration(&c.MemoryTrimInterval, "MEMORY_TRIM_INTERVAL", v)
 	}},
@@ -255,6 +272,7 @@ func (f *Flags) Resolve(lookupEnv func(string) (string, bool)) (*Config, error) 
 		DrainDuration:      DefaultDrainDuration,
 		ShutdownTimeout:    DefaultShutdownTimeout,
 		MemoryTrimInterval: DefaultMemoryTrim,
+		KeepHeaders:        []string{},
 		RedisKey:           DefaultRedisKey,
 		PingInterval:       DefaultPingInterval,
 		PingTimeout:        DefaultPingTimeout,
