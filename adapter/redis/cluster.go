@@ -90,6 +90,10 @@ type Cluster struct {
 	stats  counters
 	out    outbox
 	in     chan inbound // received broadcasts and requests, in order, for the handler goroutine
+	// requestsIn counts the requests in in and in handling: while there are none, rooms are
+	// as every received request left them, and a broadcast for a room this node lacks can be
+	// dropped as it arrives.
+	requestsIn atomic.Int32
 
 	mu       sync.RWMutex
 	closed   bool

@@ -123,14 +123,27 @@ func (c *Cluster) dispatch(m *goredis.Message) {
 	if !ok {
 		return // unsubscribed an instant ago
 	}
+	if r.kind == routeBroadcast && r.room != "" && c.requestsIn.Load() == 0 && !r.a.mem.HasRoom(r.room) {
+		// A pattern subscription brings every node every room's broadcasts; most are for
+		// rooms held elsewhere. No request waits that could create the room first, so this is
+		// handle's check, made before the copy and the hand-off to the handling goroutine.
+		c.stats.skipped.Add(1)
+		return
+	}
 	payload := []byte(m.Payload)
 	if r.kind == routeResponse {
 		r.a.onResponse(payload)
 		return
 	}
+	if r.kind == routeRequest {
+		c.requestsIn.Add(1)
+	}
 	select {
 	case c.in <- inbound{a: r.a, kind: r.kind, room: r.room, payload: payload}:
 	default:
+		if r.kind == routeRequest {
+			c.requestsIn.Add(-1)
+		}
 		c.stats.receiveDropped.Add(1)
 	}
 }
@@ -165,6 +178,7 @@ func (c *Cluster) handle(msg inbound) {
 		}
 		msg.a.onBroadcast(msg.payload, msg.room != "")
 	case routeRequest:
+		defer c.requestsIn.Add(-1) // after the request's effect on the rooms, even if it panics
 		msg.a.onRequest(msg.payload)
 	}
 }

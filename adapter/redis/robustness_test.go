@@ -3,10 +3,13 @@ package redis
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/tomato-code/realtime/adapter/redis/wire"
 	"github.com/tomato-code/realtime/internal/testutil"
@@ -181,5 +184,39 @@ func TestForeignRoomBroadcastsDroppedBeforeDecoding(t *testing.T) {
 	}
 	if n := clients.Count(func(l cluster.Line) bool { return l["event"] != nil }); n != 2 {
 		t.Errorf("A received %d events, want only ok and ok2", n)
+	}
+}
+
+// A broadcast to a room that a request received just before it creates is delivered: the
+// early drop of broadcasts for rooms this node lacks waits while requests are queued. The two
+// messages go in one pipeline, so that they usually arrive in one read.
+func TestBroadcastRightAfterRemoteJoinIsDelivered(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	url, key := cluster.RedisURL(t), cluster.Key(t)
+	g1 := startGoNode(t, "g1", url, key, nodeOptions{})
+	clients := startClients(t, clientSpec{Name: "A", URL: g1.url, Rooms: []string{"a"}})
+	g1.synced(t)
+	a := g1.adapter("/")
+	rc := cluster.Client(t, url)
+	ctx := context.Background()
+	const rounds = 20
+	for i := range rounds {
+		room := fmt.Sprintf("fresh%d", i)
+		join := fmt.Sprintf(`{"uid":"other","type":2,"opts":{"rooms":["a"],"except":[]},"rooms":[%q]}`, room)
+		packet := wire.Map{{Key: "type", Value: int64(2)}, {Key: "data", Value: []any{room}}, {Key: "nsp", Value: "/"}}
+		b, err := wire.Append(nil, []any{"other", packet, wire.Map{{Key: "rooms", Value: []any{room}}, {Key: "except", Value: []any{}}, {Key: "flags", Value: wire.Map{}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = rc.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			p.Publish(ctx, a.ch.Request, join)
+			p.Publish(ctx, a.ch.Room(room), b)
+			return nil
+		})
+		must(t, err)
+	}
+	for i := range rounds {
+		room := fmt.Sprintf("fresh%d", i)
+		clients.Wait(wait, "A "+room, gotEvent("A", room))
 	}
 }
