@@ -245,6 +245,9 @@ func (c *conn) connect(p *parser.Packet) {
 		c.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: ns.name, ID: parser.NoID, Data: connectErrorData(err)})
 		return
 	}
+	if c.srv.cfg.DiscardAuth && !joinedRooms(ns.adapter.SocketRooms(s), s.id) {
+		s.hs.Auth = noAuth // not yet reachable by other goroutines: in no room, not in c.sockets
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -264,6 +267,17 @@ func (c *conn) connect(p *parser.Packet) {
 	s.state.Store(stateConnected)
 	ns.addSocket(s)
 	ns.runConnection(s)
+}
+
+// joinedRooms reports whether rooms, a socket's as its adapter lists them, hold any room
+// besides the socket's own id.
+func joinedRooms(rooms []string, id string) bool {
+	for _, r := range rooms {
+		if r != id {
+			return true
+		}
+	}
+	return false
 }
 
 // connectErrorData is the CONNECT_ERROR payload for a middleware error.

@@ -40,7 +40,7 @@ type Handshake struct {
 func newHandshake(info *engineio.HandshakeInfo, auth json.RawMessage) Handshake {
 	h := Handshake{Auth: auth, info: info}
 	if len(h.Auth) == 0 {
-		h.Auth = json.RawMessage(`{}`)
+		h.Auth = noAuth
 	}
 	if info == nil {
 		h.Time = time.Now()
@@ -54,6 +54,10 @@ func newHandshake(info *engineio.HandshakeInfo, auth json.RawMessage) Handshake 
 	h.XDomain = info.CrossOrigin
 	return h
 }
+
+// noAuth is the Auth of a socket whose client sent none, or whose auth was discarded
+// (Config.DiscardAuth). It is never written.
+var noAuth = json.RawMessage(`{}`)
 
 // noInfo stands in for the request of a Handshake that has none (one built by hand, or for a
 // session that did not describe its request): every accessor then reads an empty request.

@@ -48,6 +48,31 @@ func TestConnectCustomWithAuth(t *testing.T) {
 	cl2.expect(`0/custom,{"sid":"*"}`, `2/custom,["auth",{"token":"abc"}]`)
 }
 
+// Config.DiscardAuth: the middleware reads the auth object, the connected socket reads {};
+// a socket that its middleware joined to a room keeps it.
+func TestDiscardAuth(t *testing.T) {
+	srv := testServer(t, Config{DiscardAuth: true})
+	seen := make(chan string, 2)
+	srv.Of("/").Use(func(s *Socket) error {
+		seen <- string(s.Handshake().Auth)
+		if strings.Contains(string(s.Handshake().Auth), "keep") {
+			s.Join("vip")
+		}
+		return nil
+	})
+	srv.Of("/").OnConnection(func(s *Socket) { s.Emit("auth", s.Handshake().Auth) })
+	cl := newClient(t, srv)
+	cl.send(`0{"token":"abc"}`)
+	cl.expect(`0{"sid":"*"}`, `2["auth",{}]`)
+	if got := <-seen; got != `{"token":"abc"}` {
+		t.Errorf("middleware read %s", got)
+	}
+	cl2 := newClient(t, srv)
+	cl2.send(`0{"token":"keep"}`)
+	cl2.expect(`0{"sid":"*"}`, `2["auth",{"token":"keep"}]`)
+	<-seen
+}
+
 func TestInvalidNamespace(t *testing.T) {
 	srv := testServer(t, Config{})
 	cl := newClient(t, srv)
