@@ -109,6 +109,9 @@ func New(cfg *config.Config, log *slog.Logger, opts Options) (*Service, error) {
 		},
 		Adapter:     s.instrument(factory),
 		OnBroadcast: s.delivered,
+		// The token is read by the middleware only: not keeping it saves the CONNECT
+		// message per connection, and a bearer token in memory for the connection's life.
+		DiscardAuth: true,
 	})
 	for _, name := range s.namespaces {
 		s.setupNamespace(s.io.Of(name))
