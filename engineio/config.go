@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/textproto"
 	"time"
@@ -48,6 +49,9 @@ type Config struct {
 	// and they may carry credentials: a server that does not read them can keep none with an
 	// empty, non-nil list. HandshakeInfo.CrossOrigin is set either way.
 	KeepHeaders []string
+	// Logger receives what the server reports on its own, such as a websocket poller that
+	// failed. Default slog.Default().
+	Logger *slog.Logger
 	// OnOpen is called for every new session and returns the handler of its events.
 	// Required. A nil handler discards the session's messages.
 	OnOpen func(s *Session) SessionHandler
@@ -123,6 +127,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WriteQueueBytes <= 0 {
 		c.WriteQueueBytes = DefaultWriteQueueBytes
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
 	}
 	if c.KeepHeaders != nil {
 		keep := make([]string, len(c.KeepHeaders))

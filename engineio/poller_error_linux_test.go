@@ -67,10 +67,8 @@ func TestPollerFailureClosesItsConnectionsAndLeavesTheGroup(t *testing.T) {
 		t.Skip("ReadPoller only")
 	}
 	logs := new(lockedBuffer)
-	defer slog.SetDefault(slog.Default())
-	slog.SetDefault(slog.New(slog.NewTextHandler(logs, nil)))
 	testutil.CheckGoroutines(t)
-	ts := newTestServer(t, Config{}, true)
+	ts := newTestServer(t, Config{Logger: slog.New(slog.NewTextHandler(logs, nil))}, true)
 
 	type conn struct {
 		c   *wsClient

@@ -18,6 +18,7 @@ import (
 // watched by one goroutine. The pollers start with the first registered connection and stop
 // with the last, so that a server without websockets runs none.
 type pollerGroup struct {
+	log     *slog.Logger // Config.Logger
 	mu      sync.Mutex
 	pollers []*poller
 	next    int // round robin over pollers
@@ -244,9 +245,8 @@ func (p *poller) fail(err error) {
 		}
 	}
 	p.mu.Unlock()
-	// engineio has no logger of its own: the default one, as the Redis adapter's default.
 	// Before the sessions close, so that their close reasons can be traced to this line.
-	slog.Default().Error("engineio: a websocket poller failed; its connections are closed", "error", err, "connections", len(ins))
+	g.log.Error("engineio: a websocket poller failed; its connections are closed", "error", err, "connections", len(ins))
 	// No lock held: fail takes inbound.mu, then poller.mu and pollerGroup.mu to release.
 	for _, in := range ins {
 		in.fail(err)

@@ -2,8 +2,10 @@
 
 package engineio
 
+import "log/slog"
+
 // pollerGroup has no poller off Linux: every connection is read with ReadGoroutine.
-type pollerGroup struct{}
+type pollerGroup struct{ log *slog.Logger }
 
 // poller is never instantiated off Linux; its methods exist for the shared code to compile.
 type poller struct{}

@@ -34,7 +34,9 @@ func NewServer(cfg Config) *Server {
 		panic("engineio: Config.OnOpen is required")
 	}
 	cfg = cfg.withDefaults()
-	return &Server{cfg: cfg, cors: newCORSPolicy(cfg.CORS), sessions: newSessionTable(), drained: make(chan struct{}), wheel: newWheel(&cfg)}
+	srv := &Server{cfg: cfg, cors: newCORSPolicy(cfg.CORS), sessions: newSessionTable(), drained: make(chan struct{}), wheel: newWheel(&cfg)}
+	srv.pollers.log = cfg.Logger
+	return srv
 }
 
 // ServeHTTP answers the Engine.IO requests: handshakes, polling GETs and POSTs, and websocket

@@ -104,6 +104,7 @@ func New(cfg *config.Config, log *slog.Logger, opts Options) (*Service, error) {
 			PingTimeout:  cfg.PingTimeout,
 			ReadMode:     cfg.ReadMode,
 			KeepHeaders:  cfg.KeepHeaders,
+			Logger:       log,
 			CORS:         corsFor(cfg),
 			AllowRequest: s.allowRequest,
 		},
