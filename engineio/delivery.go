@@ -35,26 +35,10 @@ func (p *deliveryPool) start(in *inbound) {
 
 func (p *deliveryPool) work() {
 	for {
-		p.mu.Lock()
-		if p.head == len(p.queue) {
-			clear(p.queue)
-			p.queue, p.head = p.queue[:0], 0
-			if cap(p.queue) > 4096 {
-				p.queue = nil // a storm is over: do not keep its queue
-			}
-			p.free--
-			p.mu.Unlock()
+		in, spawn := p.take()
+		if in == nil {
 			return
 		}
-		in := p.queue[p.head]
-		p.queue[p.head] = nil
-		p.head++
-		p.free--
-		spawn := p.head < len(p.queue) && p.free == 0
-		if spawn {
-			p.free++
-		}
-		p.mu.Unlock()
 		if spawn {
 			go p.work()
 		}
@@ -63,4 +47,36 @@ func (p *deliveryPool) work() {
 		p.free++
 		p.mu.Unlock()
 	}
+}
+
+// take hands the calling worker, one of the free ones, the next connection to deliver, or nil
+// when none waits (the worker then exits). spawn tells it to start another worker first:
+// connections still wait and it was the last free one.
+func (p *deliveryPool) take() (in *inbound, spawn bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.free--
+	if p.head == len(p.queue) {
+		clear(p.queue)
+		p.queue, p.head = p.queue[:0], 0
+		if cap(p.queue) > 4096 {
+			p.queue = nil // a storm is over: do not keep its queue
+		}
+		return nil, false
+	}
+	in = p.queue[p.head]
+	p.queue[p.head] = nil
+	p.head++
+	if p.head > 64 && p.head > len(p.queue)/2 {
+		// Under steady load the queue may never empty: move what waits to the front, or
+		// appends would grow it without bound.
+		n := copy(p.queue, p.queue[p.head:])
+		clear(p.queue[n:])
+		p.queue, p.head = p.queue[:n], 0
+	}
+	spawn = p.head < len(p.queue) && p.free == 0
+	if spawn {
+		p.free++
+	}
+	return in, spawn
 }
