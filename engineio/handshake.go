@@ -23,13 +23,13 @@ type HandshakeInfo struct {
 	Time time.Time
 	// Secure is true when the request came over TLS.
 	Secure bool
+	// CrossOrigin is true when the request carried an Origin header, kept or not
+	// (Config.KeepHeaders). Beside Secure: they share a word.
+	CrossOrigin bool
 	// URL is the request URI (path and query) as the request line has it.
 	URL string
 	// Host is the Host header of the request.
 	Host string
-	// CrossOrigin is true when the request carried an Origin header, kept or not
-	// (Config.KeepHeaders).
-	CrossOrigin bool
 
 	header string // the headers, encoded by appendHeader
 }
