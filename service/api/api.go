@@ -109,6 +109,10 @@ type callLog struct {
 	hasTarget bool
 	err       string
 	attrs     []slog.Attr
+	// line is the storage of the log line's attributes, kept with the pooled callLog: the
+	// line of every call would otherwise allocate its attribute list (about 600 bytes, a
+	// seventh of what an emit allocates).
+	line []slog.Attr
 }
 
 func (c *callLog) add(attrs ...slog.Attr) { c.attrs = append(c.attrs, attrs...) }
@@ -136,7 +140,8 @@ func (c *callLog) appendAttrs(attrs []slog.Attr) []slog.Attr {
 // reset empties c for the next request, keeping the attribute slice's storage.
 func (c *callLog) reset() {
 	clear(c.attrs)
-	*c = callLog{attrs: c.attrs[:0]}
+	clear(c.line)
+	*c = callLog{attrs: c.attrs[:0], line: c.line[:0]}
 }
 
 // New returns the API handler for cfg.
@@ -198,14 +203,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		level = slog.LevelError
 	}
 	if ctx := r.Context(); h.cfg.Logger.Enabled(ctx, level) {
-		attrs := log.appendAttrs([]slog.Attr{
+		log.line = log.appendAttrs(append(log.line[:0],
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", status),
 			slog.Duration("elapsed", elapsed),
 			slog.String("remote", r.RemoteAddr),
-		})
-		h.cfg.Logger.LogAttrs(ctx, level, "api call", attrs...)
+		))
+		h.cfg.Logger.LogAttrs(ctx, level, "api call", log.line...)
 	}
 	log.reset()
 	h.calls.Put(log)
