@@ -26,6 +26,8 @@ const s = await connect({ token: sign({ _id: 'u1' }) });
 const got = record(s);
 const emit = (body, opts) => api('/api/v1/internal/emit', body, opts);
 const good = { event: 'e', room: 'user:u1', payload: 'leak' };
+// Listened for before any request: the event may reach the client before the API's answer.
+const fine = next(s, 'fine');
 const answers = {
   noKey: await emit(good, { key: '' }),
   wrongKey: await emit(good, { key: 'wrong' }),
@@ -47,7 +49,7 @@ const answers = {
   socketsNoRoom: await api('/api/v1/internal/sockets', null, { method: 'GET' }),
   unknownFields: await emit({ event: 'fine', room: 'user:u1', priority: 'high', extra: { nested: [1] } }),
 };
-await next(s, 'fine');
+await fine;
 return { answers, got };`, &out)
 
 	want := map[string]string{
