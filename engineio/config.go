@@ -44,10 +44,10 @@ type Config struct {
 	ReadMode ReadMode
 	// KeepHeaders, when not nil, names the request headers that a session keeps of its
 	// handshake (HandshakeInfo.Header, HeaderValue; names match without regard to case); the
-	// others are dropped when the session opens. Nil keeps them all, as Node.js does. A
-	// browser's headers, cookies included, often weigh more than the rest of an idle session,
-	// and they may carry credentials: a server that does not read them can keep none with an
-	// empty, non-nil list. HandshakeInfo.CrossOrigin is set either way.
+	// others are dropped when the session opens. Nil keeps them all, as Node.js does. Kept
+	// headers cost their bytes for the session's life and may carry credentials (cookies): a
+	// server that does not read them can keep none with an empty, non-nil list.
+	// HandshakeInfo.CrossOrigin is set either way.
 	KeepHeaders []string
 	// Logger receives what the server reports on its own, such as a websocket poller that
 	// failed. Default slog.Default().

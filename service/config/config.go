@@ -101,8 +101,8 @@ type Config struct {
 
 	// KeepHeaders names the handshake request headers each connection keeps for its life
 	// (HANDSHAKE_HEADERS, comma-separated, "*" for all: nil here). Default none: the service
-	// reads none of them after the handshake, a browser's weigh more than the rest of an idle
-	// connection, and they carry cookies. Keep them for Node.js nodes of a mixed cluster whose
+	// reads none of them after the handshake, and kept headers cost their bytes per
+	// connection and may carry cookies. Keep them for Node.js nodes of a mixed cluster whose
 	// fetchSockets() reads handshake.headers.
 	KeepHeaders []string
 
