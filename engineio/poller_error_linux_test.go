@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/gobwas/ws"
 	"golang.org/x/sys/unix"
 
 	"github.com/tomato-code/realtime/internal/testutil"
@@ -116,7 +117,9 @@ func TestPollerFailureClosesItsConnectionsAndLeavesTheGroup(t *testing.T) {
 		if ev.reason != ReasonTransportError || !errors.As(ev.err, &se) || se.Syscall != "epoll_wait" || !errors.Is(se.Err, unix.EINVAL) {
 			t.Errorf("connection %d: closed with %q, %v; want %q and epoll_wait's EINVAL", i, ev.reason, ev.err, ReasonTransportError)
 		}
-		k.c.expectClose()
+		if code := k.c.expectClose(); code != ws.StatusInternalServerError {
+			t.Errorf("connection %d: close code %d, want 1011 (the server's failure)", i, code)
+		}
 	}
 	if n := strings.Count(logs.String(), "a websocket poller failed"); n != 1 {
 		t.Errorf("failure logged %d times, want once:\n%s", n, logs.String())

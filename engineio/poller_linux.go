@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -248,6 +249,7 @@ func (p *poller) fail(err error) {
 	// Before the sessions close, so that their close reasons can be traced to this line.
 	g.log.Error("engineio: a websocket poller failed; its connections are closed", "error", err, "connections", len(ins))
 	// No lock held: fail takes inbound.mu, then poller.mu and pollerGroup.mu to release.
+	err = fmt.Errorf("%w: %w", errPollerFailed, err)
 	for _, in := range ins {
 		in.fail(err)
 	}

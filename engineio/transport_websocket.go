@@ -22,7 +22,12 @@ const (
 	closeProtocol     = ws.StatusProtocolError
 	closeInvalidData  = ws.StatusInvalidFramePayloadData
 	closeMessageLarge = ws.StatusMessageTooBig
+	closeInternal     = ws.StatusInternalServerError
 )
+
+// errPollerFailed wraps the error of a poller that failed (poller_linux.go): its connections
+// close with 1011, the server's own failure, rather than 1000.
+var errPollerFailed = errors.New("engineio: websocket poller failed")
 
 // wsConn is one websocket connection: the current transport of a session, or the one a
 // polling session is being upgraded to. It is read in one of two ways (Config.ReadMode): by a
@@ -249,6 +254,8 @@ func (s *Session) wsFailed(c *wsConn, err error) {
 		code = closeProtocol
 	case errors.Is(err, errInvalidUTF8):
 		code = closeInvalidData
+	case errors.Is(err, errPollerFailed):
+		code = closeInternal
 	}
 	s.mu.Lock()
 	current := s.ws == c
