@@ -16,7 +16,7 @@ import (
 	"github.com/tomato-code/realtime/socketio/parser"
 )
 
-// verifyHS256 checks an HS256 token exactly as the golang-jwt parser that NewVerifier configures
+// verifyHS256 checks an HS256 token as the golang-jwt parser that NewVerifier configures
 // would (three base64url segments, a header whose alg is HS256, the HMAC, exp and nbf with the
 // leeway, the claims identityFrom reads), but reads the header and claims in place with
 // parser.MemberReader instead of decoding them into maps, and reuses its HMAC states. Every
@@ -67,11 +67,6 @@ func (v *Verifier) verifyHS256(token []byte) (Identity, error) {
 	if name, _ := unquote(alg); name != v.alg {
 		return Identity{}, invalid("signing method %s is invalid", clip(name))
 	}
-	c, err := readClaims(buf[hn : hn+cn])
-	if err != nil {
-		return Identity{}, err
-	}
-
 	var sigBuf [64]byte
 	given := sigBuf[:]
 	if n := enc.DecodedLen(len(sig)); n > len(given) {
@@ -88,6 +83,12 @@ func (v *Verifier) verifyHS256(token []byte) (Identity, error) {
 	v.macs.Put(mac)
 	if !ok {
 		return Identity{}, invalid("signature is invalid")
+	}
+	// The claims are read once the signature holds: their parser only ever sees what the
+	// secret's holder wrote.
+	c, err := readClaims(buf[hn : hn+cn])
+	if err != nil {
+		return Identity{}, err
 	}
 	return c.identity(v.now(), v.leeway)
 }
