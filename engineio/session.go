@@ -205,6 +205,15 @@ func (s *Session) Writable() bool {
 // returns at once; OnClose runs on another goroutine.
 func (s *Session) Close() { s.closeGracefully(ReasonForcedClose) }
 
+// CloseError returns the error the session ended with, the one OnClose gets: a transport's
+// read or write error, or a protocol violation. It is nil while the session is open, and when
+// it ended without one (the client closed it, a timeout, Close).
+func (s *Session) CloseError() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closeErr
+}
+
 func (s *Session) closeGracefully(reason string) {
 	s.mu.Lock()
 	if s.state != stateOpen {

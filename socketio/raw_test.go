@@ -174,3 +174,35 @@ func TestRawBadInput(t *testing.T) {
 		break
 	}
 }
+
+// A connection that ends with an error (here the client breaks the websocket protocol: a frame
+// with a reserved bit set) tells its sockets why: DisconnectError in the disconnect handler.
+func TestRawDisconnectError(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	srv, ts := startServer(t, socketio.Config{})
+	type ended struct {
+		reason string
+		err    error
+	}
+	got := make(chan ended, 1)
+	srv.Of("/").OnSocketDisconnect(func(s *socketio.Socket, reason string) { got <- ended{reason, s.DisconnectError()} })
+	c := dialRaw(t, ts.URL)
+	c.send("40")
+	if m := c.read(); !strings.HasPrefix(m, `40{"sid":`) {
+		t.Fatalf("connect reply %q", m)
+	}
+	f := ws.NewTextFrame([]byte("42[\"x\"]"))
+	f.Header.Rsv = ws.Rsv(true, false, false) // no extension was negotiated: a protocol error
+	if err := ws.WriteFrame(c.conn, ws.MaskFrame(f)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-got:
+		if e.reason != socketio.ReasonTransportError || e.err == nil || !strings.Contains(e.err.Error(), "protocol") {
+			t.Errorf("disconnect %q with error %v; want %q and the protocol error", e.reason, e.err, socketio.ReasonTransportError)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no disconnect")
+	}
+	c.readUntilClosed()
+}

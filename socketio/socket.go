@@ -101,6 +101,17 @@ func (s *Socket) Namespace() *Namespace { return s.ns }
 // Handshake returns how the socket connected.
 func (s *Socket) Handshake() *Handshake { return &s.hs }
 
+// DisconnectError returns the error that ended the socket's connection, when it ended with one
+// (reason "transport error" or "parse error"): its transport's read or write error, or the
+// client's protocol violation. Nil while the connection is open and when it ended without an
+// error. Meant for the logs of a disconnect handler.
+func (s *Socket) DisconnectError() error {
+	if es, ok := s.conn.sess.(interface{ CloseError() error }); ok {
+		return es.CloseError()
+	}
+	return nil
+}
+
 // Transport returns the current transport of the connection, "polling" or "websocket".
 func (s *Socket) Transport() string { return s.conn.sess.Transport() }
 
