@@ -83,6 +83,11 @@ func (s *Service) setupNamespace(ns *socketio.Namespace) {
 		if reason == socketio.ReasonWriteQueueFull {
 			s.metrics.WriteQueueDrop(metrics.DropSessionClosed)
 		}
+		if err := sock.DisconnectError(); err != nil {
+			s.log.Info("disconnect", "namespace", name, "socket", sock.ID(), "user", sock.Data().(*socketData).UserID, "reason", reason,
+				"error", err.Error())
+			return
+		}
 		s.log.Info("disconnect", "namespace", name, "socket", sock.ID(), "user", sock.Data().(*socketData).UserID, "reason", reason)
 	})
 }
