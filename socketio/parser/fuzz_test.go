@@ -95,6 +95,16 @@ func FuzzValid(f *testing.F) {
 					t.Fatalf("member %q:%q of %q", m[0], m[1], data)
 				}
 				last[k] = string(m[1])
+				if !KeyIs(m[0], k) {
+					t.Fatalf("KeyIs(%q, %q) = false", m[0], k)
+				}
+				if m[1][0] == '"' {
+					var want string
+					json.Unmarshal(m[1], &want)
+					if got, ok := Unquote(m[1]); !ok || got != want {
+						t.Fatalf("Unquote(%q) = %q, %v; encoding/json %q", m[1], got, ok, want)
+					}
+				}
 			}
 			if len(last) != len(obj) {
 				t.Fatalf("members(%q) found %d distinct keys, encoding/json %d", data, len(last), len(obj))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+	"unicode/utf8"
 )
 
 // A JSON scanner that validates RFC 8259 text without building values: payloads stay raw bytes
@@ -213,28 +214,42 @@ const (
 )
 
 func keyOf(raw []byte) int {
-	if bytes.IndexByte(raw, '\\') >= 0 {
-		// An escaped key can still spell a placeholder member once unescaped; such keys are
-		// rare, so decoding them the slow way costs nothing in practice.
-		if len(raw) > 6*len("_placeholder")+2 {
-			return keyOther
-		}
-		var k string
-		// A copy, so that the scanned text does not escape through encoding/json.
-		if json.Unmarshal(bytes.Clone(raw), &k) != nil {
-			return keyOther
-		}
-		raw = []byte(k)
-	} else {
-		raw = raw[1 : len(raw)-1]
-	}
-	switch string(raw) {
-	case "_placeholder":
+	switch {
+	case KeyIs(raw, "_placeholder"):
 		return keyPlaceholder
-	case "num":
+	case KeyIs(raw, "num"):
 		return keyNum
 	}
 	return keyOther
+}
+
+// KeyIs reports whether raw, an object key with its quotes and escapes as written (as
+// MemberReader.Next gives it), spells name once unescaped, as encoding/json would read it.
+func KeyIs(raw []byte, name string) bool {
+	if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+		return len(raw) >= 2 && string(raw[1:len(raw)-1]) == name
+	}
+	// A key with escapes or invalid UTF-8 is rare, so it is decoded the slow way; an escape
+	// spells at most one byte of name in six, so a longer key cannot spell it.
+	if len(raw) > 6*len(name)+2 {
+		return false
+	}
+	s, _ := Unquote(raw)
+	return s == name
+}
+
+// Unquote returns the text of raw, a valid JSON string with its quotes as a MemberReader gives
+// it, as encoding/json decodes it: escapes resolved, invalid UTF-8 replaced. ok is false when
+// the slow path (escapes or invalid UTF-8) finds raw undecodable.
+func Unquote(raw []byte) (string, bool) {
+	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' && bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+		return string(raw[1 : len(raw)-1]), true
+	}
+	// Declared here, not as a named result: its address goes to encoding/json, which would
+	// put it on the heap on the fast path too. raw is copied, so that the caller's text (often
+	// on its stack) does not escape either.
+	var s string
+	return s, json.Unmarshal(bytes.Clone(raw), &s) == nil
 }
 
 func (s *scanner) object() error {
