@@ -147,36 +147,36 @@ func (v *Verifier) Algorithm() string { return v.alg }
 // Verify checks a token and returns its Identity. An empty token is ErrNoToken; anything else
 // that is wrong is an error matching ErrInvalidToken.
 func (v *Verifier) Verify(token string) (Identity, error) {
-	if v.alg == jwt.SigningMethodHS256.Alg() {
-		return v.verifyBytes([]byte(token))
-	}
-	return v.verifyWithLibrary(token)
+	return v.verifyBytes([]byte(token))
 }
 
 // verifyBytes is Verify for a token that is still bytes, such as one read in place from a
 // CONNECT packet's auth object.
 func (v *Verifier) verifyBytes(token []byte) (Identity, error) {
-	if v.alg != jwt.SigningMethodHS256.Alg() {
-		return v.verifyWithLibrary(string(token))
+	if err := checkSize(len(token)); err != nil {
+		return Identity{}, err
 	}
-	if len(token) == 0 {
-		return Identity{}, ErrNoToken
+	if v.alg == jwt.SigningMethodHS256.Alg() {
+		return v.verifyHS256(token)
 	}
-	if len(token) > MaxTokenBytes {
-		return Identity{}, invalid("token is %d bytes, more than %d", len(token), MaxTokenBytes)
-	}
-	return v.verifyHS256(token)
+	return v.verifyWithLibrary(string(token))
 }
 
-// verifyWithLibrary checks a token with golang-jwt's parser: the path of the public-key
-// algorithms, and the reference that the HS256 path is tested against.
+// checkSize refuses, before any parsing, an empty token (ErrNoToken) and one longer than
+// MaxTokenBytes.
+func checkSize(n int) error {
+	if n == 0 {
+		return ErrNoToken
+	}
+	if n > MaxTokenBytes {
+		return invalid("token is %d bytes, more than %d", n, MaxTokenBytes)
+	}
+	return nil
+}
+
+// verifyWithLibrary checks a token of an acceptable size with golang-jwt's parser: the path of
+// the public-key algorithms, and the reference that the HS256 path is tested against.
 func (v *Verifier) verifyWithLibrary(token string) (Identity, error) {
-	if token == "" {
-		return Identity{}, ErrNoToken
-	}
-	if len(token) > MaxTokenBytes {
-		return Identity{}, invalid("token is %d bytes, more than %d", len(token), MaxTokenBytes)
-	}
 	claims := jwt.MapClaims{}
 	_, err := v.parser.ParseWithClaims(token, claims, v.keyFor)
 	if err != nil {
@@ -210,7 +210,7 @@ func (v *Verifier) VerifyAuth(auth json.RawMessage) (Identity, error) {
 		if key == nil {
 			break
 		}
-		if keyIs(key, "token") {
+		if parser.KeyIs(key, "token") {
 			raw = value // later duplicates win, as in encoding/json's map
 		}
 	}
@@ -223,32 +223,41 @@ func (v *Verifier) VerifyAuth(auth json.RawMessage) (Identity, error) {
 	if bytes.IndexByte(raw, '\\') < 0 {
 		return v.verifyBytes(raw[1 : len(raw)-1])
 	}
-	token, _ := unquote(raw) // a valid JSON string, so it unquotes
+	token, _ := parser.Unquote(raw) // a valid JSON string, so it unquotes
 	return v.Verify(token)
 }
 
 func identityFrom(c jwt.MapClaims) (Identity, error) {
-	var id Identity
-	user, err := claimID(c, "_id")
+	id, err := identityOf(func(name string) (string, error) { return claimID(c, name) })
 	if err != nil {
-		return Identity{}, err
-	}
-	if user == "" {
-		if user, err = claimID(c, "sub"); err != nil {
-			return Identity{}, err
-		}
-	}
-	if user == "" {
-		return Identity{}, invalid("no user id: neither _id nor sub is set")
-	}
-	id.UserID = user
-	if id.RestaurantID, err = claimID(c, "restaurantId"); err != nil {
 		return Identity{}, err
 	}
 	if exp, err := c.GetExpirationTime(); err == nil && exp != nil {
 		id.ExpiresAt = exp.Time
 	}
 	return id, nil
+}
+
+// identityOf reads who a token speaks for with claim, which reads one identifier claim ("" when
+// absent): the user id is _id, else sub, and is required; restaurantId is optional.
+func identityOf(claim func(name string) (string, error)) (Identity, error) {
+	user, err := claim("_id")
+	if err != nil {
+		return Identity{}, err
+	}
+	if user == "" {
+		if user, err = claim("sub"); err != nil {
+			return Identity{}, err
+		}
+	}
+	if user == "" {
+		return Identity{}, invalid("no user id: neither _id nor sub is set")
+	}
+	restaurant, err := claim("restaurantId")
+	if err != nil {
+		return Identity{}, err
+	}
+	return Identity{UserID: user, RestaurantID: restaurant}, nil
 }
 
 // claimID reads an identifier claim: a string, or an integer (ids minted by numeric databases),

@@ -5,13 +5,11 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"hash"
 	"math"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/tomato-code/realtime/socketio/parser"
 )
@@ -57,14 +55,14 @@ func (v *Verifier) verifyHS256(token []byte) (Identity, error) {
 		if key == nil {
 			break
 		}
-		if keyIs(key, "alg") {
+		if parser.KeyIs(key, "alg") {
 			alg = value // later duplicates win, as in encoding/json's map
 		}
 	}
 	if alg == nil || alg[0] != '"' {
 		return Identity{}, invalid("signing method (alg) is unspecified")
 	}
-	if name, _ := unquote(alg); name != v.alg {
+	if name, _ := parser.Unquote(alg); name != v.alg {
 		return Identity{}, invalid("signing method %s is invalid", clip(name))
 	}
 	var sigBuf [64]byte
@@ -117,15 +115,15 @@ func readClaims(claims []byte) (c claimSet, err error) {
 		switch {
 		case key == nil:
 			return c, nil
-		case keyIs(key, "_id"):
+		case parser.KeyIs(key, "_id"):
 			c.userID = value
-		case keyIs(key, "sub"):
+		case parser.KeyIs(key, "sub"):
 			c.sub = value
-		case keyIs(key, "restaurantId"):
+		case parser.KeyIs(key, "restaurantId"):
 			c.restaurant = value
-		case keyIs(key, "exp"):
+		case parser.KeyIs(key, "exp"):
 			c.exp = value
-		case keyIs(key, "nbf"):
+		case parser.KeyIs(key, "nbf"):
 			c.nbf = value
 		}
 	}
@@ -134,7 +132,7 @@ func readClaims(claims []byte) (c claimSet, err error) {
 // identity validates exp and nbf at now and returns who the claims speak for, with the
 // library's rules: exp must be after now-leeway, nbf not after now+leeway, both optional.
 func (c *claimSet) identity(now time.Time, leeway time.Duration) (Identity, error) {
-	var id Identity
+	var expires time.Time
 	if c.exp != nil {
 		exp, err := numericDate("exp", c.exp)
 		if err != nil {
@@ -143,7 +141,7 @@ func (c *claimSet) identity(now time.Time, leeway time.Duration) (Identity, erro
 		if !now.Before(exp.Add(leeway)) {
 			return Identity{}, invalid("token is expired")
 		}
-		id.ExpiresAt = exp
+		expires = exp
 	}
 	if c.nbf != nil {
 		nbf, err := numericDate("nbf", c.nbf)
@@ -154,23 +152,25 @@ func (c *claimSet) identity(now time.Time, leeway time.Duration) (Identity, erro
 			return Identity{}, invalid("token is not valid yet")
 		}
 	}
-	user, err := rawClaimID("_id", c.userID)
+	id, err := identityOf(c.claimID)
 	if err != nil {
 		return Identity{}, err
 	}
-	if user == "" {
-		if user, err = rawClaimID("sub", c.sub); err != nil {
-			return Identity{}, err
-		}
-	}
-	if user == "" {
-		return Identity{}, invalid("no user id: neither _id nor sub is set")
-	}
-	id.UserID = user
-	if id.RestaurantID, err = rawClaimID("restaurantId", c.restaurant); err != nil {
-		return Identity{}, err
-	}
+	id.ExpiresAt = expires
 	return id, nil
+}
+
+// claimID reads the identifier claim name of c, as identityOf asks for them.
+func (c *claimSet) claimID(name string) (string, error) {
+	switch name {
+	case "_id":
+		return rawClaimID(name, c.userID)
+	case "sub":
+		return rawClaimID(name, c.sub)
+	case "restaurantId":
+		return rawClaimID(name, c.restaurant)
+	}
+	return "", nil
 }
 
 // numericDate reads a JSON number of seconds since the epoch, truncated to whole seconds as
@@ -192,7 +192,7 @@ func rawClaimID(name string, raw []byte) (string, error) {
 	case raw == nil || string(raw) == "null":
 		return "", nil
 	case raw[0] == '"':
-		s, _ := unquote(raw)
+		s, _ := parser.Unquote(raw)
 		return s, nil
 	case raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9'):
 		if bytes.ContainsAny(raw, ".eE") {
@@ -202,26 +202,6 @@ func rawClaimID(name string, raw []byte) (string, error) {
 	default:
 		return "", invalid("claim %s is %s, not a string or an integer", name, clip(string(raw)))
 	}
-}
-
-// keyIs reports whether raw, an object key as parser.Members gives it, spells name.
-func keyIs(raw []byte, name string) bool {
-	if bytes.IndexByte(raw, '\\') < 0 {
-		return string(raw[1:len(raw)-1]) == name
-	}
-	s, _ := unquote(raw)
-	return s == name
-}
-
-// unquote returns the text of raw, a valid JSON string, as encoding/json would: escapes
-// resolved and invalid UTF-8 replaced.
-func unquote(raw []byte) (string, bool) {
-	if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
-		return string(raw[1 : len(raw)-1]), true
-	}
-	var s string
-	// A copy, so that raw (often on the caller's stack) does not escape through encoding/json.
-	return s, json.Unmarshal(bytes.Clone(raw), &s) == nil
 }
 
 // clip shortens text quoted from a token in a refusal's reason, which goes to logs.

@@ -49,7 +49,10 @@ func strictCorner(claims []byte) bool {
 func sameAnswer(t *testing.T, v *Verifier, token string, claims []byte) {
 	t.Helper()
 	got, gotErr := v.verifyBytes([]byte(token))
-	want, wantErr := v.verifyWithLibrary(token)
+	want, wantErr := Identity{}, checkSize(len(token))
+	if wantErr == nil {
+		want, wantErr = v.verifyWithLibrary(token)
+	}
 	if gotErr != nil && wantErr == nil && claims != nil && strictCorner(claims) {
 		return
 	}
