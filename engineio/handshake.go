@@ -49,7 +49,7 @@ func makeHandshakeInfo(r *http.Request, t time.Time, keep []string) HandshakeInf
 	// request's own memory (the request line, net/http's header map) stays with the session.
 	n := len(uri) + len(r.Host) + len(r.RemoteAddr)
 	for k, vs := range r.Header {
-		if keep != nil && !slices.Contains(keep, k) {
+		if !kept(keep, k) {
 			continue
 		}
 		n += uvarintLen(len(k)) + len(k) + uvarintLen(len(vs))
@@ -86,13 +86,17 @@ func requestURI(r *http.Request) string {
 	return r.URL.RequestURI() // a request built in process
 }
 
+// kept reports whether a session keeps the header name: keep holds the canonical names of the
+// only headers kept, or is nil for all.
+func kept(keep []string, name string) bool { return keep == nil || slices.Contains(keep, name) }
+
 // writeHeader encodes h: for each key, its length, the key, the number of values, then each
 // value's length and the value (lengths as uvarints). Any byte may appear in keys and values.
 func writeHeader(b *strings.Builder, h http.Header, keep []string) {
 	var tmp [binary.MaxVarintLen64]byte
 	uv := func(n int) { b.Write(binary.AppendUvarint(tmp[:0], uint64(n))) }
 	for k, vs := range h {
-		if keep != nil && !slices.Contains(keep, k) {
+		if !kept(keep, k) {
 			continue
 		}
 		uv(len(k))
