@@ -83,12 +83,11 @@ func (s *Service) setupNamespace(ns *socketio.Namespace) {
 		if reason == socketio.ReasonWriteQueueFull {
 			s.metrics.WriteQueueDrop(metrics.DropSessionClosed)
 		}
+		attrs := []any{"namespace", name, "socket", sock.ID(), "user", sock.Data().(*socketData).UserID, "reason", reason}
 		if err := sock.DisconnectError(); err != nil {
-			s.log.Info("disconnect", "namespace", name, "socket", sock.ID(), "user", sock.Data().(*socketData).UserID, "reason", reason,
-				"error", err.Error())
-			return
+			attrs = append(attrs, "error", err.Error())
 		}
-		s.log.Info("disconnect", "namespace", name, "socket", sock.ID(), "user", sock.Data().(*socketData).UserID, "reason", reason)
+		s.log.Info("disconnect", attrs...)
 	})
 }
 
