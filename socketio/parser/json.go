@@ -447,7 +447,7 @@ func firstElement(array []byte) (kind, []byte) {
 // It lets a caller read a few known members without encoding/json's reflection and maps.
 type MemberReader struct {
 	s     scanner
-	state byte // 0: before '{', 1: before the first member or '}', 2: after a member, 3: done
+	state byte // 0: before '{', 1: after a member, 2: done
 }
 
 // ReadMembers returns a reader of object's members.
@@ -469,12 +469,11 @@ func (r *MemberReader) Next() (key, value []byte, err error) {
 		s.i++
 		s.depth++
 		s.skipSpace()
-		r.state = 1
 		if s.i < len(s.b) && s.b[s.i] == '}' {
 			s.i++
 			return r.end()
 		}
-	case 2:
+	case 1:
 		s.skipSpace()
 		if s.i >= len(s.b) {
 			return nil, nil, ErrBadJSON
@@ -487,7 +486,7 @@ func (r *MemberReader) Next() (key, value []byte, err error) {
 			return nil, nil, ErrBadJSON
 		}
 		s.i++
-	case 3:
+	case 2:
 		return nil, nil, nil
 	}
 	s.skipSpace()
@@ -509,7 +508,7 @@ func (r *MemberReader) Next() (key, value []byte, err error) {
 	if _, err := s.value(); err != nil {
 		return nil, nil, err
 	}
-	r.state = 2
+	r.state = 1
 	return key, s.b[start:s.i], nil
 }
 
@@ -518,6 +517,6 @@ func (r *MemberReader) end() ([]byte, []byte, error) {
 	if r.s.i != len(r.s.b) {
 		return nil, nil, ErrBadJSON
 	}
-	r.state = 3
+	r.state = 2
 	return nil, nil, nil
 }
