@@ -1,14 +1,12 @@
 package engineio
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gobwas/ws"
@@ -16,24 +14,6 @@ import (
 
 	"github.com/tomato-code/realtime/internal/testutil"
 )
-
-// lockedBuffer is a log destination the poller goroutine writes and the test reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *lockedBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *lockedBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
 
 // breakEpoll makes the next epoll_wait of p fail for real, with EINVAL: /dev/null takes the
 // place of its epoll descriptor. The epoll instance itself stays open under another
@@ -67,7 +47,7 @@ func TestPollerFailureClosesItsConnectionsAndLeavesTheGroup(t *testing.T) {
 	if testReadMode != ReadPoller {
 		t.Skip("ReadPoller only")
 	}
-	logs := new(lockedBuffer)
+	logs := new(testutil.LogBuffer)
 	testutil.CheckGoroutines(t)
 	ts := newTestServer(t, Config{Logger: slog.New(slog.NewTextHandler(logs, nil))}, true)
 
@@ -121,7 +101,7 @@ func TestPollerFailureClosesItsConnectionsAndLeavesTheGroup(t *testing.T) {
 			t.Errorf("connection %d: close code %d, want 1011 (the server's failure)", i, code)
 		}
 	}
-	if n := strings.Count(logs.String(), "a websocket poller failed"); n != 1 {
+	if n := logs.Count("a websocket poller failed"); n != 1 {
 		t.Errorf("failure logged %d times, want once:\n%s", n, logs.String())
 	} else if want := "connections=" + strconv.Itoa(onP); !strings.Contains(logs.String(), want) {
 		t.Errorf("log line without %s:\n%s", want, logs.String())

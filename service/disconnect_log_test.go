@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,53 +16,11 @@ import (
 	"github.com/tomato-code/realtime/service/auth"
 )
 
-// logSink is a log destination written by the service's goroutines and read by the test;
-// every write signals changed, so that the test waits for lines rather than sleeps.
-type logSink struct {
-	mu      sync.Mutex
-	b       bytes.Buffer
-	changed chan struct{}
-}
-
-func newLogSink() *logSink { return &logSink{changed: make(chan struct{}, 1)} }
-
-func (s *logSink) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	select {
-	case s.changed <- struct{}{}:
-	default:
-	}
-	return s.b.Write(p)
-}
-
-// waitLine returns the last line holding substr, waiting for one until deadline.
-func (s *logSink) waitLine(t *testing.T, substr string, deadline time.Time) string {
-	t.Helper()
-	timer := time.NewTimer(time.Until(deadline))
-	defer timer.Stop()
-	for {
-		s.mu.Lock()
-		lines := strings.Split(s.b.String(), "\n")
-		s.mu.Unlock()
-		for i := len(lines) - 1; i >= 0; i-- {
-			if strings.Contains(lines[i], substr) {
-				return lines[i]
-			}
-		}
-		select {
-		case <-s.changed:
-		case <-timer.C:
-			t.Fatalf("no line with %q in the log", substr)
-		}
-	}
-}
-
 // A connection that ends with an error says which in its disconnect line: here the client
 // breaks the websocket protocol (a frame with a reserved bit set).
 func TestDisconnectLogCarriesTheError(t *testing.T) {
 	testutil.CheckGoroutines(t)
-	logs := newLogSink()
+	logs := new(testutil.LogBuffer)
 	cfg := testConfig(nil)
 	s, err := New(cfg, slog.New(slog.NewTextHandler(logs, nil)), Options{Stdout: new(bytes.Buffer)})
 	if err != nil {
@@ -88,14 +45,13 @@ func TestDisconnectLogCarriesTheError(t *testing.T) {
 	if err := wsutil.WriteClientText(conn, []byte(`40{"token":"`+token+`"}`)); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	logs.waitLine(t, "msg=connect ", deadline)
+	logs.WaitLine(t, "msg=connect ", 5*time.Second)
 	f := ws.NewTextFrame([]byte(`42["x"]`))
 	f.Header.Rsv = ws.Rsv(true, false, false) // no extension was negotiated: a protocol error
 	if err := ws.WriteFrame(conn, ws.MaskFrame(f)); err != nil {
 		t.Fatal(err)
 	}
-	line := logs.waitLine(t, "msg=disconnect ", deadline)
+	line := logs.WaitLine(t, "msg=disconnect ", 5*time.Second)
 	if !strings.Contains(line, `reason="transport error"`) || !strings.Contains(line, "error=") || !strings.Contains(line, "protocol") {
 		t.Errorf("disconnect line without the protocol error: %s", line)
 	}

@@ -1,12 +1,9 @@
 package redis
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,24 +11,6 @@ import (
 	"github.com/tomato-code/realtime/internal/testutil"
 	"github.com/tomato-code/realtime/test/cluster"
 )
-
-// lockedBuffer collects a node's log lines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) count(s string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Count(l.b.String(), s)
-}
 
 // waitHealth waits until the node's readiness is ready.
 func waitHealth(t *testing.T, n *goNode, ready bool) {
@@ -57,7 +36,7 @@ func TestRedisRestart(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	redisSrv := cluster.StartRedisServer(t)
 	url, key := redisSrv.URL(), cluster.Key(t)
-	logs := &lockedBuffer{}
+	logs := &testutil.LogBuffer{}
 	g1 := startGoNode(t, "g1", url, key, nodeOptions{cfg: func(c *Config) {
 		c.Logger = slog.New(slog.NewTextHandler(logs, nil))
 		c.HealthCheckInterval = time.Second
@@ -159,7 +138,7 @@ func TestRedisRestart(t *testing.T) {
 	if st.Reconnects == 0 {
 		t.Errorf("g1 stats %+v: no reconnect counted", st)
 	}
-	if down, up := logs.count("Redis unreachable"), logs.count("Redis reachable again"); down != 1 || up != 1 {
-		t.Errorf("g1 logged %d outages and %d recoveries, want 1 and 1:\n%s", down, up, logs.b.String())
+	if down, up := logs.Count("Redis unreachable"), logs.Count("Redis reachable again"); down != 1 || up != 1 {
+		t.Errorf("g1 logged %d outages and %d recoveries, want 1 and 1:\n%s", down, up, logs.String())
 	}
 }
