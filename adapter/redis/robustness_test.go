@@ -147,20 +147,9 @@ func TestForeignRoomBroadcastsDroppedBeforeDecoding(t *testing.T) {
 	g1.synced(t)
 	a := g1.adapter("/")
 	msg := func(uid string, packet wire.Map, rooms ...string) []byte {
-		t.Helper()
-		list := make([]any, len(rooms))
-		for i, r := range rooms {
-			list[i] = r
-		}
-		b, err := wire.Append(nil, []any{uid, packet, wire.Map{{Key: "rooms", Value: list}, {Key: "except", Value: []any{}}, {Key: "flags", Value: wire.Map{}}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
+		return broadcastMsg(t, uid, packet, rooms...)
 	}
-	event := func(name string) wire.Map {
-		return wire.Map{{Key: "type", Value: int64(2)}, {Key: "data", Value: []any{name}}, {Key: "nsp", Value: "/"}}
-	}
+	event := eventPacket
 	notEvent := wire.Map{{Key: "type", Value: int64(0)}, {Key: "data", Value: []any{"connect"}}, {Key: "nsp", Value: "/"}}
 	rc := cluster.Client(t, url)
 	ctx := context.Background()
@@ -203,12 +192,8 @@ func TestBroadcastRightAfterRemoteJoinIsDelivered(t *testing.T) {
 	for i := range rounds {
 		room := fmt.Sprintf("fresh%d", i)
 		join := fmt.Sprintf(`{"uid":"other","type":2,"opts":{"rooms":["a"],"except":[]},"rooms":[%q]}`, room)
-		packet := wire.Map{{Key: "type", Value: int64(2)}, {Key: "data", Value: []any{room}}, {Key: "nsp", Value: "/"}}
-		b, err := wire.Append(nil, []any{"other", packet, wire.Map{{Key: "rooms", Value: []any{room}}, {Key: "except", Value: []any{}}, {Key: "flags", Value: wire.Map{}}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = rc.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		b := broadcastMsg(t, "other", eventPacket(room), room)
+		_, err := rc.Pipelined(ctx, func(p goredis.Pipeliner) error {
 			p.Publish(ctx, a.ch.Request, join)
 			p.Publish(ctx, a.ch.Room(room), b)
 			return nil
@@ -219,4 +204,23 @@ func TestBroadcastRightAfterRemoteJoinIsDelivered(t *testing.T) {
 		room := fmt.Sprintf("fresh%d", i)
 		clients.Wait(wait, "A "+room, gotEvent("A", room))
 	}
+}
+
+// broadcastMsg is a broadcast as a node publishes it: from node uid, packet to rooms.
+func broadcastMsg(t *testing.T, uid string, packet wire.Map, rooms ...string) []byte {
+	t.Helper()
+	list := make([]any, len(rooms))
+	for i, r := range rooms {
+		list[i] = r
+	}
+	b, err := wire.Append(nil, []any{uid, packet, wire.Map{{Key: "rooms", Value: list}, {Key: "except", Value: []any{}}, {Key: "flags", Value: wire.Map{}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// eventPacket is the packet of an event called name, without arguments, on "/".
+func eventPacket(name string) wire.Map {
+	return wire.Map{{Key: "type", Value: int64(2)}, {Key: "data", Value: []any{name}}, {Key: "nsp", Value: "/"}}
 }
