@@ -173,6 +173,76 @@ func (r *roomSet) all() iter.Seq[string] {
 	return slices.Values(r.few)
 }
 
+// inlineRooms is how many rooms a socket keeps inline, besides its own: the service's
+// sockets join their user's room and their restaurant's, and a slice for them was a second
+// allocation of 32 bytes per socket.
+const inlineRooms = 2
+
+// membership is a socket's part of the MemoryAdapter's index: whether it joined its own room
+// and which other rooms it joined. The first inlineRooms rooms are held in the socket; more
+// go to a roomSet allocated when needed. The flags and the count share a word.
+type membership struct {
+	joined bool  // in the adapter's socket index (its own id room)
+	left   bool  // DelAll ran: the socket joins nothing more
+	n      uint8 // rooms in few
+	few    [inlineRooms]string
+	more   *roomSet // the rooms beyond few; nil for most sockets
+}
+
+func (m *membership) has(room string) bool {
+	return slices.Contains(m.few[:m.n], room) || (m.more != nil && m.more.has(room))
+}
+
+// add adds a room that is not in the set.
+func (m *membership) add(room string) {
+	if int(m.n) < len(m.few) {
+		m.few[m.n] = room
+		m.n++
+		return
+	}
+	if m.more == nil {
+		m.more = new(roomSet)
+	}
+	m.more.add(room)
+}
+
+// del removes room and reports whether it was in the set.
+func (m *membership) del(room string) bool {
+	if i := slices.Index(m.few[:m.n], room); i >= 0 {
+		m.n--
+		m.few[i] = m.few[m.n]
+		m.few[m.n] = ""
+		return true
+	}
+	return m.more != nil && m.more.del(room)
+}
+
+func (m *membership) len() int {
+	n := int(m.n)
+	if m.more != nil {
+		n += m.more.len()
+	}
+	return n
+}
+
+// all returns the rooms, in no particular order.
+func (m *membership) all() iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for _, r := range m.few[:m.n] {
+			if !yield(r) {
+				return
+			}
+		}
+		if m.more != nil {
+			for r := range m.more.all() {
+				if !yield(r) {
+					return
+				}
+			}
+		}
+	}
+}
+
 // NewMemoryAdapter returns the in-memory adapter of ns.
 func NewMemoryAdapter(ns LocalNamespace) *MemoryAdapter {
 	a := &MemoryAdapter{ns: ns, seed: maphash.MakeSeed()}
@@ -194,16 +264,16 @@ func (a *MemoryAdapter) shardOf(room string) int {
 func (a *MemoryAdapter) AddAll(s *Socket, rooms []string) {
 	s.memMu.Lock()
 	defer s.memMu.Unlock()
-	if s.memLeft {
+	if s.mem.left {
 		return
 	}
 	for _, room := range rooms {
 		sh := &a.shards[a.shardOf(room)]
 		if room == s.id {
-			if s.memJoined {
+			if s.mem.joined {
 				continue
 			}
-			s.memJoined = true
+			s.mem.joined = true
 			sh.mu.Lock()
 			sh.ids[room] = s
 			sh.mu.Unlock()
@@ -213,10 +283,10 @@ func (a *MemoryAdapter) AddAll(s *Socket, rooms []string) {
 			a.allMu.Unlock()
 			continue
 		}
-		if s.memRooms.has(room) {
+		if s.mem.has(room) {
 			continue
 		}
-		s.memRooms.add(room)
+		s.mem.add(room)
 		sh.mu.Lock()
 		set := sh.rooms[room]
 		if set == nil {
@@ -235,7 +305,7 @@ func (a *MemoryAdapter) Del(s *Socket, room string) {
 	}
 	s.memMu.Lock()
 	defer s.memMu.Unlock()
-	if s.memRooms.del(room) {
+	if s.mem.del(room) {
 		a.delRoom(s, room)
 	}
 }
@@ -256,15 +326,14 @@ func (a *MemoryAdapter) delRoom(s *Socket, room string) {
 func (a *MemoryAdapter) DelAll(s *Socket) {
 	s.memMu.Lock()
 	defer s.memMu.Unlock()
-	if s.memLeft {
+	if s.mem.left {
 		return
 	}
-	s.memLeft = true
-	for room := range s.memRooms.all() {
+	for room := range s.mem.all() {
 		a.delRoom(s, room)
 	}
-	s.memRooms = roomSet{}
-	if s.memJoined {
+	s.mem = membership{joined: s.mem.joined, left: true}
+	if s.mem.joined {
 		sh := &a.shards[a.shardOf(s.id)]
 		sh.mu.Lock()
 		if sh.ids[s.id] == s {
@@ -287,8 +356,8 @@ func (a *MemoryAdapter) DelAll(s *Socket) {
 func (a *MemoryAdapter) SocketRooms(s *Socket) []string {
 	s.memMu.Lock()
 	defer s.memMu.Unlock()
-	rooms := make([]string, 0, 1+s.memRooms.len())
-	for r := range s.memRooms.all() {
+	rooms := make([]string, 0, 1+s.mem.len())
+	for r := range s.mem.all() {
 		rooms = append(rooms, r)
 	}
 	slices.Sort(rooms)

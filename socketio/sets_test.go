@@ -81,3 +81,55 @@ func TestRoomSet(t *testing.T) {
 		t.Errorf("del on the slice form: %v", few.few)
 	}
 }
+
+// TestMembership checks a socket's rooms across the inline slots and the roomSet beyond them:
+// adds, deletes from either part (a delete frees an inline slot for the next add), and the
+// empty room name, which must count as a room like any other.
+func TestMembership(t *testing.T) {
+	var m membership
+	want := map[string]bool{}
+	check := func(step string) {
+		t.Helper()
+		got := slices.Sorted(m.all())
+		var w []string
+		for r := range want {
+			w = append(w, r)
+		}
+		slices.Sort(w)
+		if !slices.Equal(got, w) || m.len() != len(w) {
+			t.Fatalf("%s: all() = %q, len %d, want %q", step, got, m.len(), w)
+		}
+		for r := range want {
+			if !m.has(r) {
+				t.Fatalf("%s: has(%q) = false", step, r)
+			}
+		}
+		if m.has("absent") {
+			t.Fatalf("%s: has(absent)", step)
+		}
+	}
+	for _, r := range []string{"", "a", "b", "c"} {
+		m.add(r)
+		want[r] = true
+		check("add " + r)
+	}
+	if m.n != inlineRooms || m.more == nil || m.more.len() != 2 {
+		t.Fatalf("4 rooms: %d inline, more %v", m.n, m.more)
+	}
+	if m.del("absent") {
+		t.Fatal("del(absent) = true")
+	}
+	for _, r := range []string{"", "c"} { // one inline, one beyond
+		if !m.del(r) || m.del(r) {
+			t.Fatalf("del(%q) twice: want true, then false", r)
+		}
+		delete(want, r)
+		check("del " + r)
+	}
+	m.add("d") // into the freed inline slot
+	want["d"] = true
+	check("add d")
+	if m.n != inlineRooms {
+		t.Errorf("after refilling: %d inline", m.n)
+	}
+}

@@ -34,30 +34,47 @@ const (
 
 // Socket is one client connected to one namespace. A client has one Socket per namespace it
 // joins, all sharing its Engine.IO session. Methods are safe for concurrent use.
+//
+// An idle server holds one Socket per client, so the layout counts: it fits the 224-byte
+// size class (TestSocketFitsItsSizeClass). What most sockets never use (handlers of their
+// own, awaited acknowledgements) lives in extra, allocated on first use.
 type Socket struct {
 	id    string
 	ns    *Namespace
 	conn  *conn
 	state atomic.Int32
-	// Room membership flags, guarded by memMu; here rather than with memRooms so that they
-	// share state's word (an idle server holds one Socket per client: every word counts).
-	memJoined bool // in the adapter's socket index (its own id room)
-	memLeft   bool
+	// memAllPos is the position in MemoryAdapter.all, guarded by its allMu; beside state, in
+	// its word.
+	memAllPos int32
 
-	mu           sync.Mutex
-	ackSweepAt   int32          // len(acks) at which expired entries are swept; beside mu, in its word
-	memAllPos    int32          // position in MemoryAdapter.all, guarded by its allMu; in the same word
+	mu    sync.Mutex
+	memMu sync.Mutex   // guards mem; not mu, which broadcasts take under the adapter's locks
+	data  any          // guarded by mu
+	extra *socketExtra // guarded by mu; nil until a handler or an acknowledgement needs it
+
+	// Room membership as the MemoryAdapter keeps it, guarded by memMu (adapter_memory.go).
+	mem membership
+
+	hs Handshake // immutable
+}
+
+// socketExtra is the part of a Socket that most sockets never use: handlers of their own
+// (the service registers its handlers on the namespace) and acknowledgements the client
+// owes. Guarded by the socket's mu.
+type socketExtra struct {
 	handlers     []eventHandler // searched linearly: sockets have a few handlers, and a map costs ~250 bytes each
 	anyHandlers  []AnyHandler
 	onDisconnect []disconnectHandler // OnDisconnecting's and OnDisconnect's, in one list: most sockets have one
 	acks         map[int64]ackEntry  // acknowledgements the client owes
-	data         any
+	ackSweepAt   int                 // len(acks) at which expired entries are swept
+}
 
-	// Room membership as the MemoryAdapter keeps it, guarded by memMu (adapter_memory.go).
-	memMu    sync.Mutex
-	memRooms roomSet
-
-	hs Handshake // immutable
+// extraLocked returns s.extra, allocating it on first use. s.mu is held.
+func (s *Socket) extraLocked() *socketExtra {
+	if s.extra == nil {
+		s.extra = new(socketExtra)
+	}
+	return s.extra
 }
 
 // eventHandler is the handler of one event.
@@ -138,25 +155,32 @@ func (s *Socket) Data() any {
 func (s *Socket) On(event string, h EventHandler) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i := range s.handlers {
-		if s.handlers[i].event != event {
+	if s.extra == nil && h == nil {
+		return // nothing to remove
+	}
+	x := s.extraLocked()
+	for i := range x.handlers {
+		if x.handlers[i].event != event {
 			continue
 		}
 		if h != nil {
-			s.handlers[i].h = h
+			x.handlers[i].h = h
 		} else {
-			s.handlers = slices.Delete(s.handlers, i, i+1)
+			x.handlers = slices.Delete(x.handlers, i, i+1)
 		}
 		return
 	}
 	if h != nil {
-		s.handlers = append(s.handlers, eventHandler{event, h})
+		x.handlers = append(x.handlers, eventHandler{event, h})
 	}
 }
 
 // handlerLocked returns the handler of event, or nil. s.mu is held.
 func (s *Socket) handlerLocked(event string) EventHandler {
-	for _, e := range s.handlers {
+	if s.extra == nil {
+		return nil
+	}
+	for _, e := range s.extra.handlers {
 		if e.event == event {
 			return e.h
 		}
@@ -168,7 +192,8 @@ func (s *Socket) handlerLocked(event string) EventHandler {
 // namespace's, see Namespace.OnAnySocketEvent).
 func (s *Socket) OnAny(h AnyHandler) {
 	s.mu.Lock()
-	s.anyHandlers = append(s.anyHandlers, h)
+	x := s.extraLocked()
+	x.anyHandlers = append(x.anyHandlers, h)
 	s.mu.Unlock()
 }
 
@@ -176,7 +201,8 @@ func (s *Socket) OnAny(h AnyHandler) {
 // still in its rooms.
 func (s *Socket) OnDisconnecting(h func(reason string)) {
 	s.mu.Lock()
-	s.onDisconnect = append(s.onDisconnect, disconnectHandler{fn: h, early: true})
+	x := s.extraLocked()
+	x.onDisconnect = append(x.onDisconnect, disconnectHandler{fn: h, early: true})
 	s.mu.Unlock()
 }
 
@@ -185,7 +211,8 @@ func (s *Socket) OnDisconnecting(h func(reason string)) {
 // reason is one of the Reason constants.
 func (s *Socket) OnDisconnect(h func(reason string)) {
 	s.mu.Lock()
-	s.onDisconnect = append(s.onDisconnect, disconnectHandler{fn: h})
+	x := s.extraLocked()
+	x.onDisconnect = append(x.onDisconnect, disconnectHandler{fn: h})
 	s.mu.Unlock()
 }
 
@@ -263,27 +290,30 @@ func (s *Socket) addAck(id int64, ctx context.Context, fn func(Args, error)) boo
 	if s.state.Load() >= stateDisconnected {
 		return false
 	}
-	if s.acks == nil {
-		s.acks = make(map[int64]ackEntry)
-		s.ackSweepAt = 16
+	x := s.extraLocked()
+	if x.acks == nil {
+		x.acks = make(map[int64]ackEntry)
+		x.ackSweepAt = 16
 	}
-	if len(s.acks) >= int(s.ackSweepAt) {
+	if len(x.acks) >= x.ackSweepAt {
 		// Clients may never answer; entries whose waiter gave up are dropped here, so the
 		// map stays proportional to the acknowledgements still awaited.
-		for k, e := range s.acks {
+		for k, e := range x.acks {
 			if e.ctx.Err() != nil {
-				delete(s.acks, k)
+				delete(x.acks, k)
 			}
 		}
-		s.ackSweepAt = int32(max(16, 2*len(s.acks)))
+		x.ackSweepAt = max(16, 2*len(x.acks))
 	}
-	s.acks[id] = ackEntry{ctx: ctx, fn: fn}
+	x.acks[id] = ackEntry{ctx: ctx, fn: fn}
 	return true
 }
 
 func (s *Socket) removeAck(id int64) {
 	s.mu.Lock()
-	delete(s.acks, id)
+	if s.extra != nil {
+		delete(s.extra.acks, id)
+	}
 	s.mu.Unlock()
 }
 
@@ -388,8 +418,11 @@ func (s *Socket) onEvent(p *parser.Packet) {
 	if p.ID >= 0 {
 		ack = s.ackFunc(p.ID)
 	}
+	var anys []AnyHandler
 	s.mu.Lock()
-	anys := s.anyHandlers
+	if s.extra != nil {
+		anys = s.extra.anyHandlers
+	}
 	h := s.handlerLocked(event)
 	s.mu.Unlock()
 	parent, own := s.ns.handlerTables()
@@ -424,9 +457,13 @@ func (s *Socket) ackFunc(id int64) Ack {
 }
 
 func (s *Socket) onAck(p *parser.Packet) {
+	var e ackEntry
+	var ok bool
 	s.mu.Lock()
-	e, ok := s.acks[p.ID]
-	delete(s.acks, p.ID)
+	if s.extra != nil {
+		e, ok = s.extra.acks[p.ID]
+		delete(s.extra.acks, p.ID)
+	}
 	s.mu.Unlock()
 	if !ok {
 		return // unknown or expired: ignored, as the reference does
@@ -446,8 +483,12 @@ func (s *Socket) onAck(p *parser.Packet) {
 // the awaited acknowledgements, then the disconnect handlers. It runs on the connection's
 // handler path.
 func (s *Socket) finishClose(reason string) {
+	var before, after []disconnectHandler
+	var acks map[int64]ackEntry
 	s.mu.Lock()
-	before := s.onDisconnect
+	if s.extra != nil {
+		before = s.extra.onDisconnect
+	}
 	s.mu.Unlock()
 	for _, h := range before {
 		if h.early {
@@ -458,9 +499,11 @@ func (s *Socket) finishClose(reason string) {
 	s.conn.removeSocket(s)
 	s.mu.Lock()
 	s.state.Store(stateDisconnected)
-	acks := s.acks
-	s.acks = nil
-	after := s.onDisconnect
+	if s.extra != nil {
+		acks = s.extra.acks
+		s.extra.acks = nil
+		after = s.extra.onDisconnect
+	}
 	s.mu.Unlock()
 	s.ns.removeSocket(s)
 	for _, e := range acks {

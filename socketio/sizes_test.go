@@ -1,0 +1,27 @@
+package socketio
+
+import (
+	"testing"
+	"unsafe"
+)
+
+// An idle server holds, per client, a conn and a Socket (with its Handshake): their layouts
+// are chosen to fit the runtime's size classes, and a field added in the wrong place moves
+// every client to the next class. These tests fail when that happens; move the field, or
+// behind a pointer such as Socket.extra, rather than raising the limit.
+func TestSocketFitsItsSizeClass(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("the layout is measured for 64-bit platforms")
+	}
+	for _, c := range []struct {
+		name      string
+		size, max uintptr
+	}{
+		{"Socket", unsafe.Sizeof(Socket{}), 224},
+		{"conn", unsafe.Sizeof(conn{}), 128},
+	} {
+		if c.size > c.max {
+			t.Errorf("%s is %d bytes, more than the %d-byte size class", c.name, c.size, c.max)
+		}
+	}
+}
