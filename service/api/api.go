@@ -18,6 +18,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -92,7 +93,8 @@ type Handler struct {
 	namespaces map[string]bool
 	routes     map[string]route
 	tooLarge   *httpError
-	calls      sync.Pool // of *callLog
+	calls      sync.Pool      // of *callLog
+	logPC      atomic.Uintptr // program counter of the "api call" line; 0 until the first
 }
 
 type route struct {
@@ -210,7 +212,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			slog.Duration("elapsed", elapsed),
 			slog.String("remote", r.RemoteAddr),
 		))
-		h.cfg.Logger.LogAttrs(ctx, level, "api call", log.line...)
+		// The record is made here rather than by Logger.LogAttrs, which walks the stack for
+		// the caller's program counter on every call: the line always comes from here, so
+		// the counter is found once and kept (a handler with AddSource still gets it).
+		pc := h.logPC.Load()
+		if pc == 0 {
+			pc = callerPC()
+			h.logPC.Store(pc)
+		}
+		rec := slog.NewRecord(time.Now(), level, "api call", pc)
+		rec.AddAttrs(log.line...)
+		_ = h.cfg.Logger.Handler().Handle(ctx, rec)
 	}
 	log.reset()
 	h.calls.Put(log)
@@ -246,6 +258,15 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt route, known 
 		}
 	}
 	return http.StatusOK, out
+}
+
+// callerPC returns the program counter of its caller's call, as Logger.LogAttrs records it.
+//
+//go:noinline
+func callerPC() uintptr {
+	var pcs [1]uintptr
+	runtime.Callers(2, pcs[:])
+	return pcs[0]
 }
 
 // headerValue is Header.Get for a key already in canonical form.

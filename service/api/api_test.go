@@ -645,3 +645,46 @@ func TestDateHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestCallLogLine: each request writes one "api call" line with what it recorded, and a
+// handler that reports sources gets the API's own code as the source, as Logger.LogAttrs
+// would give it. Two requests, so that the second one's line uses what the first found.
+func TestCallLogLine(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	var logs testutil.LogBuffer
+	h := New(Config{Hub: &recorder{}, Key: key, Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{AddSource: true}))})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	for i, room := range []string{"user:1", "user:2"} {
+		req, _ := http.NewRequest("POST", srv.URL+RouteEmit, strings.NewReader(`{"event":"order:update","room":"`+room+`","except":"x"}`))
+		req.Header.Set(KeyHeader, key)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		line := logs.WaitLine(t, `"rooms":"`+room+`"`, 5*time.Second)
+		var got struct {
+			Level, Msg, Method, Path, Remote, Event, Namespace, Rooms, Except string
+			Status                                                            int
+			Elapsed                                                           *int64
+			Source                                                            struct{ Function, File string }
+		}
+		if err := json.Unmarshal([]byte(line), &got); err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		if got.Level != "INFO" || got.Msg != "api call" || got.Method != "POST" || got.Path != RouteEmit || got.Status != 200 ||
+			got.Elapsed == nil || got.Remote == "" || got.Event != "order:update" || got.Namespace != "/" || got.Except != "x" {
+			t.Errorf("line %d: %s", i, line)
+		}
+		if !strings.HasSuffix(got.Source.Function, "api.(*Handler).ServeHTTP") || !strings.HasSuffix(got.Source.File, "/service/api/api.go") {
+			t.Errorf("line %d: source %+v, want the API's ServeHTTP", i, got.Source)
+		}
+	}
+	if n := logs.Count(`"msg":"api call"`); n != 2 {
+		t.Errorf("%d api call lines, want 2:\n%s", n, logs.String())
+	}
+}
