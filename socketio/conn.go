@@ -3,7 +3,9 @@ package socketio
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tomato-code/realtime/engineio"
@@ -32,20 +34,56 @@ type session interface {
 type conn struct {
 	srv  *Server
 	sess session
-	// dec is used by the session's message path only. It is borrowed from decoders for each
-	// message and kept only while a packet waits for its attachments: an idle connection
-	// does not carry one (48 bytes).
-	dec *parser.Decoder
 
 	mu      sync.Mutex
 	running bool
-	closed  bool       // the session ended
-	idle    *sync.Cond // signalled when running turns false; made by the first enter that waits
-	pending []task
-	sockets []*Socket   // joined namespaces, usually one
-	reason  string      // why we closed the session ourselves, given to the sockets
+	closed  bool        // the session ended
+	reason  abortReason // why we closed the session ourselves, given to the sockets
+	first   *Socket     // the first joined namespace's socket (most clients join one); more in extra
 	timer   *time.Timer // the connect timeout, nil once stopped
+
+	// extra holds what few connections need; nil until one does. It is set once, by
+	// CompareAndSwap, so that the message path reads it without the lock.
+	extra atomic.Pointer[connExtra]
 }
+
+// connExtra is the part of a conn that most connections never use. An idle server holds a
+// conn per client: without these fields it fits the 64-byte size class rather than 128.
+type connExtra struct {
+	// dec is used by the session's message path only. It is borrowed from decoders for each
+	// message and kept only while a packet waits for its attachments.
+	dec *parser.Decoder
+
+	// Guarded by the conn's mu.
+	idle    sync.Cond // signalled when running turns false
+	pending []task
+	more    []*Socket // joined namespaces after the first, in join order
+}
+
+// extraOf returns c.extra, allocating it on first use.
+func (c *conn) extraOf() *connExtra {
+	if x := c.extra.Load(); x != nil {
+		return x
+	}
+	x := &connExtra{}
+	x.idle.L = &c.mu
+	if !c.extra.CompareAndSwap(nil, x) {
+		return c.extra.Load()
+	}
+	return x
+}
+
+// abortReason is the reason a conn closed its session with (abort), one of a few: a byte
+// rather than the string.
+type abortReason uint8
+
+const (
+	abortNone abortReason = iota
+	abortParseError
+	abortForced
+)
+
+var abortReasons = [...]string{abortNone: "", abortParseError: ReasonParseError, abortForced: ReasonForcedServerClose}
 
 // decoders holds the decoders of connections between messages.
 var decoders = sync.Pool{New: func() any { return new(parser.Decoder) }}
@@ -78,11 +116,8 @@ func (c *conn) enter() {
 	c.mu.Lock()
 	for c.running {
 		// Waiting is rare (a disconnect from another goroutine meeting the message path),
-		// so connections do not carry a condition variable (56 bytes) until they need one.
-		if c.idle == nil {
-			c.idle = sync.NewCond(&c.mu)
-		}
-		c.idle.Wait()
+		// so the condition variable is in extra.
+		c.extraOf().idle.Wait()
 	}
 	c.running = true
 	c.mu.Unlock()
@@ -91,18 +126,21 @@ func (c *conn) enter() {
 // leave runs the queued tasks, then gives the turn up.
 func (c *conn) leave() {
 	c.mu.Lock()
-	for len(c.pending) > 0 {
-		t := c.pending[0]
-		c.pending[0] = task{}
-		c.pending = c.pending[1:]
-		c.mu.Unlock()
-		t.s.finishClose(t.reason)
-		c.mu.Lock()
+	x := c.extra.Load() // nil: no task was ever queued and nobody ever waited
+	if x != nil {
+		for len(x.pending) > 0 {
+			t := x.pending[0]
+			x.pending[0] = task{}
+			x.pending = x.pending[1:]
+			c.mu.Unlock()
+			t.s.finishClose(t.reason)
+			c.mu.Lock()
+		}
+		x.pending = nil
 	}
-	c.pending = nil
 	c.running = false
-	if c.idle != nil {
-		c.idle.Broadcast()
+	if x != nil {
+		x.idle.Broadcast()
 	}
 	c.mu.Unlock()
 }
@@ -110,7 +148,8 @@ func (c *conn) leave() {
 // submit queues t and runs it now unless someone runs the connection (who then will).
 func (c *conn) submit(t task) {
 	c.mu.Lock()
-	c.pending = append(c.pending, t)
+	x := c.extraOf()
+	x.pending = append(x.pending, t)
 	if c.running {
 		c.mu.Unlock()
 		return
@@ -122,20 +161,26 @@ func (c *conn) submit(t task) {
 
 // OnMessage implements engineio.SessionHandler.
 func (c *conn) OnMessage(data []byte, binary bool) {
-	d := c.dec
+	var d *parser.Decoder
+	x := c.extra.Load()
+	if x != nil {
+		d = x.dec
+	}
 	if d == nil {
 		d = decoders.Get().(*parser.Decoder)
 		d.MaxAttachments = c.srv.cfg.MaxAttachments
 	}
 	p, err := d.Decode(data, binary)
 	if d.Waiting() {
-		c.dec = d
+		c.extraOf().dec = d
 	} else {
-		c.dec = nil
+		if x != nil {
+			x.dec = nil
+		}
 		decoders.Put(d)
 	}
 	if err != nil {
-		c.abort(ReasonParseError)
+		c.abort(abortParseError)
 		return
 	}
 	if p == nil {
@@ -153,10 +198,10 @@ func (c *conn) OnClose(reason string, _ error) {
 	c.mu.Lock()
 	c.stopTimerLocked()
 	c.closed = true
-	if c.reason != "" {
-		reason = c.reason
+	if c.reason != abortNone {
+		reason = abortReasons[c.reason]
 	}
-	sockets := append([]*Socket(nil), c.sockets...)
+	sockets := c.socketsLocked()
 	c.mu.Unlock()
 	for _, s := range sockets {
 		if s.state.CompareAndSwap(stateConnected, stateDisconnecting) {
@@ -166,10 +211,10 @@ func (c *conn) OnClose(reason string, _ error) {
 	c.leave()
 }
 
-// abort closes the session because of the client; the sockets get reason.
-func (c *conn) abort(reason string) {
+// abort closes the session because of the client; the sockets get the reason.
+func (c *conn) abort(reason abortReason) {
 	c.mu.Lock()
-	if c.reason == "" {
+	if c.reason == abortNone {
 		c.reason = reason
 	}
 	c.mu.Unlock()
@@ -178,33 +223,70 @@ func (c *conn) abort(reason string) {
 
 func (c *conn) connectTimeout() {
 	c.mu.Lock()
-	idle := len(c.sockets) == 0 && !c.closed
+	idle := c.first == nil && !c.closed
 	c.mu.Unlock()
 	if idle {
-		c.abort(ReasonForcedServerClose)
+		c.abort(abortForced)
 	}
 }
 
 func (c *conn) socketFor(nsp string) *Socket {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, s := range c.sockets {
-		if s.ns.name == nsp {
-			return s
+	if c.first == nil || c.first.ns.name == nsp {
+		return c.first // first is nil only when there are none
+	}
+	if x := c.extra.Load(); x != nil {
+		for _, s := range x.more {
+			if s.ns.name == nsp {
+				return s
+			}
 		}
 	}
 	return nil
 }
 
+// socketsLocked returns a copy of the list of joined namespaces' sockets, in join order.
+// c.mu is held.
+func (c *conn) socketsLocked() []*Socket {
+	if c.first == nil {
+		return nil
+	}
+	list := []*Socket{c.first}
+	if x := c.extra.Load(); x != nil {
+		list = append(list, x.more...)
+	}
+	return list
+}
+
+// addSocketLocked adds s to the joined namespaces' sockets. c.mu is held.
+func (c *conn) addSocketLocked(s *Socket) {
+	if c.first == nil {
+		c.first = s
+		return
+	}
+	x := c.extraOf()
+	x.more = append(x.more, s)
+}
+
 func (c *conn) removeSocket(s *Socket) {
 	c.mu.Lock()
-	for i, x := range c.sockets {
-		if x == s {
-			c.sockets = append(c.sockets[:i], c.sockets[i+1:]...)
-			break
+	defer c.mu.Unlock()
+	x := c.extra.Load()
+	if c.first == s {
+		// The next in join order takes the first place.
+		c.first = nil
+		if x != nil && len(x.more) > 0 {
+			c.first = x.more[0]
+			x.more = slices.Delete(x.more, 0, 1)
+		}
+		return
+	}
+	if x != nil {
+		if i := slices.Index(x.more, s); i >= 0 {
+			x.more = slices.Delete(x.more, i, i+1)
 		}
 	}
-	c.mu.Unlock()
 }
 
 // handle routes one decoded packet. It runs with the turn held.
@@ -212,16 +294,16 @@ func (c *conn) handle(p *parser.Packet) {
 	switch p.Type {
 	case parser.Connect:
 		if c.socketFor(p.Namespace) != nil {
-			c.abort(ReasonForcedServerClose) // a second CONNECT for a joined namespace
+			c.abort(abortForced) // a second CONNECT for a joined namespace
 			return
 		}
 		c.connect(p)
 	case parser.ConnectError:
-		c.abort(ReasonForcedServerClose) // only servers send it
+		c.abort(abortForced) // only servers send it
 	default:
 		s := c.socketFor(p.Namespace)
 		if s == nil {
-			c.abort(ReasonForcedServerClose) // a namespace the client has not joined
+			c.abort(abortForced) // a namespace the client has not joined
 			return
 		}
 		s.onPacket(p)
@@ -246,7 +328,7 @@ func (c *conn) connect(p *parser.Packet) {
 		return
 	}
 	if c.srv.cfg.DiscardAuth && !joinedRooms(ns.adapter.SocketRooms(s), s.id) {
-		s.hs.Auth = noAuth // not yet reachable by other goroutines: in no room, not in c.sockets
+		s.hs.Auth = noAuth // not yet reachable by other goroutines: in no room, not in the conn's list
 	}
 	c.mu.Lock()
 	if c.closed {
@@ -254,7 +336,7 @@ func (c *conn) connect(p *parser.Packet) {
 		ns.adapter.DelAll(s)
 		return
 	}
-	c.sockets = append(c.sockets, s)
+	c.addSocketLocked(s)
 	c.stopTimerLocked()
 	c.mu.Unlock()
 	// The CONNECT reply goes out before the socket can be targeted by broadcasts, so that
@@ -302,12 +384,12 @@ func connectErrorData(err error) json.RawMessage {
 // disconnectAll disconnects every socket of the client, then closes the session.
 func (c *conn) disconnectAll() {
 	c.mu.Lock()
-	sockets := append([]*Socket(nil), c.sockets...)
+	sockets := c.socketsLocked()
 	c.mu.Unlock()
 	for _, s := range sockets {
 		s.serverDisconnect()
 	}
-	c.abort(ReasonForcedServerClose)
+	c.abort(abortForced)
 }
 
 // sendPacket encodes p and queues it, with its attachments, on the session.

@@ -18,7 +18,7 @@ func TestSocketFitsItsSizeClass(t *testing.T) {
 		size, max uintptr
 	}{
 		{"Socket", unsafe.Sizeof(Socket{}), 224},
-		{"conn", unsafe.Sizeof(conn{}), 128},
+		{"conn", unsafe.Sizeof(conn{}), 64},
 	} {
 		if c.size > c.max {
 			t.Errorf("%s is %d bytes, more than the %d-byte size class", c.name, c.size, c.max)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -532,5 +533,53 @@ func TestSocketIDLength(t *testing.T) {
 		if id := newSocketID(); len(id) != socketIDLen {
 			t.Fatalf("id %q has %d characters, want %d", id, len(id), socketIDLen)
 		}
+	}
+}
+
+// TestConnNamespaceList checks the conn's list of joined namespaces, whose first entry is
+// kept apart from the rest: after the first namespace is left, the others still get their
+// packets, the left one can be joined again, and a closing session disconnects the sockets
+// in join order.
+func TestConnNamespaceList(t *testing.T) {
+	srv := testServer(t, Config{})
+	var mu sync.Mutex
+	var log []string
+	record := func(s string) { mu.Lock(); log = append(log, s); mu.Unlock() }
+	left := make(chan struct{}, 1)
+	pinged := make(chan struct{}, 1)
+	for _, name := range []string{"/", "/a", "/b"} {
+		ns := srv.Of(name)
+		ns.OnSocketEvent("ping", func(s *Socket, _ Args, _ Ack) { record("ping " + name); pinged <- struct{}{} })
+		ns.OnSocketDisconnect(func(s *Socket, reason string) {
+			record("disconnect " + name + " " + reason)
+			if reason == ReasonClientNamespaceDisconnect {
+				left <- struct{}{}
+			}
+		})
+	}
+	cl := newClient(t, srv)
+	cl.connect("/")
+	cl.connect("/a")
+	cl.connect("/b")
+	cl.send("1") // leave "/", the first
+	<-left
+	cl.send(`2/b,["ping"]`)
+	<-pinged
+	cl.send(`2/a,["ping"]`)
+	<-pinged
+	cl.connect("/") // joins again, now last
+	if cl.f.isClosed() {
+		t.Fatal("session closed")
+	}
+	cl.f.end(ReasonTransportClose)
+	cl.waitClosed()
+	want := []string{
+		"disconnect / " + ReasonClientNamespaceDisconnect, "ping /b", "ping /a",
+		"disconnect /a " + ReasonTransportClose, "disconnect /b " + ReasonTransportClose, "disconnect / " + ReasonTransportClose,
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(log, want) {
+		t.Fatalf("got\n%q\nwant\n%q", log, want)
 	}
 }
