@@ -274,6 +274,11 @@ func TestEmit(t *testing.T) {
 			call{op: "emit", event: "e", target: Target{Namespace: "/", Rooms: []string{"a", "b"}, Except: []string{"c", "d"}}}},
 		{`{"event":"e","rooms":"single","payload":[1,"two"]}`,
 			call{op: "emit", event: "e", target: Target{Namespace: "/", Rooms: []string{"single"}}, args: []string{`[1,"two"]`}}},
+		// Single names in several members: each keeps its own.
+		{`{"event":"e","room":"a","rooms":"b","except":"c"}`,
+			call{op: "emit", event: "e", target: Target{Namespace: "/", Rooms: []string{"a", "b"}, Except: []string{"c"}}}},
+		{`{"event":"e","room":"a","except":"b"}`,
+			call{op: "emit", event: "e", target: Target{Namespace: "/", Rooms: []string{"a"}, Except: []string{"b"}}}},
 	}
 	for _, c := range cases {
 		f.hub.mu.Lock()
@@ -473,6 +478,10 @@ func TestBatch(t *testing.T) {
 		calls[2].target.Namespace != "/orders" || !calls[2].volatile {
 		t.Fatalf("calls out of order or wrong: %+v", calls)
 	}
+	// Each entry keeps its own room and payload, though all are parsed before any is sent.
+	if got := fmt.Sprint(calls[0].target.Rooms, calls[0].args, calls[1].target.Rooms, calls[1].args, calls[2].target.Rooms, calls[2].args); got != "[r1] [1] [r2] [] [r3] []" {
+		t.Fatalf("rooms and payloads of the entries: %s", got)
+	}
 
 	bad := map[string]string{
 		`{}`:           "emits must be an array",
@@ -604,7 +613,7 @@ func FuzzParseEmit(f *testing.F) {
 		if err := o.parse(data, "", -1); err != nil {
 			return
 		}
-		e, err := h.parseEmit(&o, make([]json.RawMessage, 1))
+		e, err := h.parseEmit(&o, new(emitSlots))
 		if err != nil {
 			var he *httpError
 			if !errors.As(err, &he) || he.status != 400 {

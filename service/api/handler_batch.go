@@ -35,13 +35,13 @@ func (h *Handler) serveBatch(ctx context.Context, w http.ResponseWriter, r *http
 		return nil, badRequest("emits holds %d entries, more than %d", len(entries), MaxBatch)
 	}
 	emits := make([]emitRequest, len(entries))
-	args := make([]json.RawMessage, len(entries))
+	slots := make([]emitSlots, len(entries))
 	var eo object
 	for i, raw := range entries {
 		if err := eo.parse(raw, "emits", i); err != nil {
 			return nil, err
 		}
-		if emits[i], err = h.parseEmit(&eo, args[i:i+1]); err != nil {
+		if emits[i], err = h.parseEmit(&eo, &slots[i]); err != nil {
 			return nil, err
 		}
 	}

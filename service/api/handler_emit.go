@@ -25,9 +25,16 @@ type emitResult struct {
 	TimedOut  *bool             `json:"timedOut,omitempty"`
 }
 
-// parseEmit reads one emit from o. arg is where the payload goes, a slice of length one that
-// becomes e.args: a batch hands out parts of one array instead of one allocation per entry.
-func (h *Handler) parseEmit(o *object, arg []json.RawMessage) (emitRequest, error) {
+// emitSlots is the storage of what an emit usually holds one of: its payload (e.args) and
+// its room (e.target.Rooms, for a single room). One allocation for both instead of one each;
+// a batch allocates the slots of all its entries at once.
+type emitSlots struct {
+	arg  [1]json.RawMessage
+	room [1]string
+}
+
+// parseEmit reads one emit from o, using slots for its payload and room.
+func (h *Handler) parseEmit(o *object, slots *emitSlots) (emitRequest, error) {
 	var e emitRequest
 	var err error
 	if !o.present(mEvent) {
@@ -42,13 +49,14 @@ func (h *Handler) parseEmit(o *object, arg []json.RawMessage) (emitRequest, erro
 	if ReservedEvents[e.event] {
 		return e, badRequest("%s %q is reserved", o.name(mEvent), e.event)
 	}
+	o.one = slots.room[:0]
 	if e.target, err = h.target(o); err != nil {
 		return e, err
 	}
 	// An absent payload sends the event without arguments; null is sent as null.
 	if p, ok := o.raw(mPayload); ok {
-		arg[0] = p
-		e.args = arg[:1:1]
+		slots.arg[0] = p
+		e.args = slots.arg[:]
 	}
 	if e.volatile, err = o.boolean(mVolatile); err != nil {
 		return e, err
@@ -109,7 +117,7 @@ func (h *Handler) serveEmit(ctx context.Context, w http.ResponseWriter, r *http.
 	if err := o.parse(body, "", -1); err != nil {
 		return nil, err
 	}
-	e, err := h.parseEmit(&o, make([]json.RawMessage, 1))
+	e, err := h.parseEmit(&o, new(emitSlots))
 	if err != nil {
 		return nil, err
 	}

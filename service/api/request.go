@@ -86,6 +86,9 @@ type object struct {
 	// vals holds the text of each member the API reads (nil when absent); when a name comes
 	// twice the last one counts, as encoding/json does.
 	vals [numMembers][]byte
+	// one, when not nil, is storage for one name (capacity one) that names uses, once, for
+	// a member holding a single name, instead of allocating a list for it.
+	one []string
 }
 
 // parse reads data, which must be one JSON object, into o; path and index name it in errors.
@@ -171,6 +174,13 @@ func (o *object) names(member int) ([]string, error) {
 	if one, ok := stringValue(v); ok {
 		if one == "" {
 			return nil, badRequest("%s must not be empty", o.name(member))
+		}
+		if o.one != nil {
+			// Handed out once: a second single name (room and except, say) must not
+			// overwrite the first.
+			out := append(o.one[:0:1], one)
+			o.one = nil
+			return out, nil
 		}
 		return []string{one}, nil
 	}
