@@ -23,8 +23,9 @@ const roomShards = 64
 // every operation, and adds its exchange with the other servers. Used alone, "every server"
 // in the Adapter documentation means this one.
 //
-// The room index is sharded by room name. Each shard maps a room to its set of sockets (a
-// slice for iteration without allocation, and an index for O(1) removal) and a socket id to
+// The room index is sharded by room name. Each shard maps a room to its socket while it has
+// one (most rooms: a user's, a socket's own) and to its set of sockets once it had more (a
+// slice for iteration without allocation, and an index for O(1) removal), and a socket id to
 // its socket (the socket's own room, stored without a set). Broadcasting encodes the packet
 // once, on the first target, and hands the same messages to every target; a socket in several
 // target rooms is skipped after the first, by membership checks instead of a per-broadcast
@@ -44,9 +45,17 @@ type MemoryAdapter struct {
 
 type roomShard struct {
 	mu    sync.RWMutex
-	rooms map[string]*socketSet
+	rooms map[string]roomEntry
 	ids   map[string]*Socket
 	_     [24]byte // keeps shards on separate cache lines
+}
+
+// roomEntry is a room of the index: its only socket, or the set of its sockets. A room of
+// one socket (a user's, most often) needs no set: that saved the set and its slice, 40
+// bytes, for 8 bytes more in the map.
+type roomEntry struct {
+	one *Socket    // the room's socket while it has one; nil when set is used
+	set *socketSet // the room's sockets once it has two, until it is down to one again
 }
 
 // smallSet is the size up to which sets are searched linearly rather than through a map:
@@ -247,7 +256,7 @@ func (m *membership) all() iter.Seq[string] {
 func NewMemoryAdapter(ns LocalNamespace) *MemoryAdapter {
 	a := &MemoryAdapter{ns: ns, seed: maphash.MakeSeed()}
 	for i := range a.shards {
-		a.shards[i].rooms = make(map[string]*socketSet)
+		a.shards[i].rooms = make(map[string]roomEntry)
 		a.shards[i].ids = make(map[string]*Socket)
 	}
 	return a
@@ -288,12 +297,17 @@ func (a *MemoryAdapter) AddAll(s *Socket, rooms []string) {
 		}
 		s.mem.add(room)
 		sh.mu.Lock()
-		set := sh.rooms[room]
-		if set == nil {
-			set = new(socketSet)
-			sh.rooms[room] = set
+		switch e, ok := sh.rooms[room]; {
+		case !ok:
+			sh.rooms[room] = roomEntry{one: s}
+		case e.set != nil:
+			e.set.add(s)
+		default: // a second socket: the room needs a set
+			set := &socketSet{list: make([]*Socket, 0, 2)}
+			set.add(e.one)
+			set.add(s)
+			sh.rooms[room] = roomEntry{set: set}
 		}
-		set.add(s)
 		sh.mu.Unlock()
 	}
 }
@@ -313,10 +327,18 @@ func (a *MemoryAdapter) Del(s *Socket, room string) {
 func (a *MemoryAdapter) delRoom(s *Socket, room string) {
 	sh := &a.shards[a.shardOf(room)]
 	sh.mu.Lock()
-	if set := sh.rooms[room]; set != nil {
-		set.remove(s)
-		if len(set.list) == 0 {
+	switch e := sh.rooms[room]; {
+	case e.one == s:
+		delete(sh.rooms, room)
+	case e.set != nil:
+		e.set.remove(s)
+		switch len(e.set.list) {
+		case 0: // not reached: a set holds two sockets or more
 			delete(sh.rooms, room)
+		case 1:
+			// Down to one socket: the set goes. Broadcasts hold the shard's read lock
+			// while they use it, so none does now.
+			sh.rooms[room] = roomEntry{one: e.set.list[0]}
 		}
 	}
 	sh.mu.Unlock()
@@ -389,7 +411,8 @@ func (a *MemoryAdapter) HasRoom(room string) bool {
 	sh := &a.shards[a.shardOf(room)]
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
-	return sh.rooms[room] != nil || sh.ids[room] != nil
+	_, ok := sh.rooms[room]
+	return ok || sh.ids[room] != nil
 }
 
 // SocketIDs returns the ids of the local targets of opts.
@@ -449,8 +472,10 @@ func (a *MemoryAdapter) apply(opts *BroadcastOptions, fn func(*Socket)) {
 				}
 			}
 		}
-		if s := rs[i].id; s != nil && !inAny(s, rs[:i]) && !excluded(s, es) {
-			fn(s)
+		for _, s := range [2]*Socket{rs[i].one, rs[i].id} {
+			if s != nil && !inAny(s, rs[:i]) && !excluded(s, es) {
+				fn(s)
+			}
 		}
 	}
 }
@@ -479,10 +504,12 @@ func (a *MemoryAdapter) unlock(mask *[roomShards / 64]uint64, everyone bool) {
 	}
 }
 
-// resolved is a room of a broadcast: its shard, its set, and the socket whose id it is.
+// resolved is a room of a broadcast: its shard, its sockets (one or set), and the socket
+// whose id it is.
 type resolved struct {
 	name  string
 	shard int
+	one   *Socket
 	set   *socketSet
 	id    *Socket
 }
@@ -500,7 +527,8 @@ func (a *MemoryAdapter) resolve(dst []resolved, rooms []string) []resolved {
 func (a *MemoryAdapter) fill(rs []resolved) {
 	for i := range rs {
 		sh := &a.shards[rs[i].shard]
-		rs[i].set = sh.rooms[rs[i].name]
+		e := sh.rooms[rs[i].name]
+		rs[i].one, rs[i].set = e.one, e.set
 		if len(rs[i].name) == socketIDLen {
 			rs[i].id = sh.ids[rs[i].name]
 		}
@@ -509,7 +537,7 @@ func (a *MemoryAdapter) fill(rs []resolved) {
 
 func inAny(s *Socket, rs []resolved) bool {
 	for i := range rs {
-		if rs[i].id == s || (rs[i].set != nil && rs[i].set.has(s)) {
+		if rs[i].id == s || rs[i].one == s || (rs[i].set != nil && rs[i].set.has(s)) {
 			return true
 		}
 	}

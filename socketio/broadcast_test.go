@@ -318,3 +318,57 @@ func TestOperatorsDerivedDoNotShareRooms(t *testing.T) {
 		t.Errorf("the caller's array was written: %q", spare)
 	}
 }
+
+// TestRoomOfOneAndOfMany follows a room through the index's two forms (its only socket, then
+// a set) and back, checking at each step who a broadcast reaches, alone and with excepted
+// rooms of either form, and that an emptied room is gone.
+func TestRoomOfOneAndOfMany(t *testing.T) {
+	srv := testServer(t, Config{})
+	sockets := make(chan *Socket, 1)
+	ns := srv.Of("/")
+	ns.OnConnection(func(s *Socket) { sockets <- s })
+	a := ns.Adapter().(*MemoryAdapter)
+	var cls []*client
+	var ss []*Socket
+	for range 3 {
+		cl := newClient(t, srv)
+		cl.connect("/")
+		cls = append(cls, cl)
+		ss = append(ss, <-sockets)
+	}
+	ss[2].Join("solo")
+	steps := []struct {
+		name   string
+		change func()
+		to     []int // reached by To("r")
+		except []int // reached by Except("r", "solo")
+	}{
+		{"one socket", func() { ss[0].Join("r") }, []int{0}, []int{1}},
+		{"two sockets", func() { ss[1].Join("r") }, []int{0, 1}, nil},
+		{"the first left", func() { ss[0].Leave("r") }, []int{1}, []int{0}},
+		{"joined again", func() { ss[0].Join("r") }, []int{0, 1}, nil},
+		{"the second disconnected", func() { cls[1].send("1") }, []int{0}, nil},
+		{"empty", func() { ss[0].Leave("r") }, nil, []int{0}},
+	}
+	for _, st := range steps {
+		st.change()
+		if err := ns.To("r").Emit("e", 1); err != nil {
+			t.Fatal(err)
+		}
+		if got := receivers(t, cls, `2["e",1]`); !slices.Equal(got, st.to) {
+			t.Errorf("%s: To(r) reached %v, want %v", st.name, got, st.to)
+		}
+		if err := ns.Except("r", "solo").Emit("e", 1); err != nil {
+			t.Fatal(err)
+		}
+		if got := receivers(t, cls, `2["e",1]`); !slices.Equal(got, st.except) {
+			t.Errorf("%s: Except(r, solo) reached %v, want %v", st.name, got, st.except)
+		}
+		if has := a.HasRoom("r"); has != (len(st.to) > 0) {
+			t.Errorf("%s: HasRoom(r) = %v", st.name, has)
+		}
+		if has := slices.Contains(a.Rooms(), "r"); has != (len(st.to) > 0) {
+			t.Errorf("%s: r listed in Rooms: %v", st.name, has)
+		}
+	}
+}
