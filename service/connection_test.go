@@ -9,13 +9,13 @@ import (
 	"github.com/tomato-code/realtime/service/auth"
 )
 
-// An idle node holds a socketData per connection: it fits the 48-byte size class.
+// An idle node holds a socketData per connection: it fits the 32-byte size class.
 func TestSocketDataFitsItsSizeClass(t *testing.T) {
 	if unsafe.Sizeof(uintptr(0)) != 8 {
 		t.Skip("the layout is measured for 64-bit platforms")
 	}
-	if n := unsafe.Sizeof(socketData{}); n > 48 {
-		t.Errorf("socketData is %d bytes, more than the 48-byte size class", n)
+	if n := unsafe.Sizeof(socketData{}); n > 32 {
+		t.Errorf("socketData is %d bytes, more than the 32-byte size class", n)
 	}
 }
 
@@ -29,8 +29,13 @@ func TestSocketDataJSONFormUnchanged(t *testing.T) {
 	if err != nil || string(got) != want {
 		t.Errorf("JSON form %s, %v; want %s", got, err, want)
 	}
-	if d.userRoom != "user:u1" || d.restaurantRoom != "restaurant:r1" || !d.ConnectedAt().Equal(at) {
-		t.Errorf("rooms %q %q, connected at %v", d.userRoom, d.restaurantRoom, d.ConnectedAt())
+	if d.userRoom != "user:u1" || d.restaurantRoom() != "restaurant:r1" || !d.ConnectedAt().Equal(at) {
+		t.Errorf("rooms %q %q, connected at %v", d.userRoom, d.restaurantRoom(), d.ConnectedAt())
+	}
+	// The sockets of a restaurant share its room's name.
+	other := newSocketData(auth.Identity{UserID: "u3", RestaurantID: "r1"}, at)
+	if unsafe.StringData(other.restaurantRoom()) != unsafe.StringData(d.restaurantRoom()) {
+		t.Error("two sockets of restaurant r1 hold two copies of its room's name")
 	}
 	noRestaurant, err := json.Marshal(newSocketData(auth.Identity{UserID: "u2"}, at))
 	want = `{"userId":"u2","connectedAt":"` + at.UTC().Format(time.RFC3339Nano) + `"}`
