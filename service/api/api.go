@@ -100,6 +100,9 @@ type Handler struct {
 type route struct {
 	method string
 	serve  func(ctx context.Context, w http.ResponseWriter, r *http.Request, log *callLog) (any, error)
+	// log is the logger's handler with the route's method and path given once: handlers
+	// such as slog's text and JSON ones format such attributes once instead of per line.
+	log slog.Handler
 }
 
 // callLog collects what a handler wants in the request's log line. The line is usually not
@@ -164,12 +167,16 @@ func New(cfg Config) *Handler {
 		h.namespaces[ns] = true
 	}
 	h.routes = map[string]route{
-		RouteEmit:       {http.MethodPost, h.serveEmit},
-		RouteEmitBatch:  {http.MethodPost, h.serveBatch},
-		RouteRoomsJoin:  {http.MethodPost, h.serveJoin},
-		RouteRoomsLeave: {http.MethodPost, h.serveLeave},
-		RouteDisconnect: {http.MethodPost, h.serveDisconnect},
-		RouteSockets:    {http.MethodGet, h.serveSockets},
+		RouteEmit:       {http.MethodPost, h.serveEmit, nil},
+		RouteEmitBatch:  {http.MethodPost, h.serveBatch, nil},
+		RouteRoomsJoin:  {http.MethodPost, h.serveJoin, nil},
+		RouteRoomsLeave: {http.MethodPost, h.serveLeave, nil},
+		RouteDisconnect: {http.MethodPost, h.serveDisconnect, nil},
+		RouteSockets:    {http.MethodGet, h.serveSockets, nil},
+	}
+	for path, rt := range h.routes {
+		rt.log = cfg.Logger.Handler().WithAttrs([]slog.Attr{slog.String("method", rt.method), slog.String("path", path)})
+		h.routes[path] = rt
 	}
 	return h
 }
@@ -208,9 +215,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		level = slog.LevelError
 	}
 	if ctx := r.Context(); h.cfg.Logger.Enabled(ctx, level) {
-		log.line = log.appendAttrs(append(log.line[:0],
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
+		// A request of a route's own method logs through the route's handler, which has
+		// the method and path already; the line reads the same either way.
+		handler, line := rt.log, log.line[:0]
+		if !known || r.Method != rt.method {
+			handler = h.cfg.Logger.Handler()
+			line = append(line, slog.String("method", r.Method), slog.String("path", r.URL.Path))
+		}
+		log.line = log.appendAttrs(append(line,
 			slog.Int("status", status),
 			slog.Duration("elapsed", elapsed),
 			slog.String("remote", r.RemoteAddr),
@@ -225,7 +237,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		rec := slog.NewRecord(now, level, "api call", pc)
 		rec.AddAttrs(log.line...)
-		_ = h.cfg.Logger.Handler().Handle(ctx, rec)
+		_ = handler.Handle(ctx, rec)
 	}
 	log.reset()
 	h.calls.Put(log)

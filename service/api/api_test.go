@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -695,5 +697,47 @@ func TestCallLogLine(t *testing.T) {
 	}
 	if n := logs.Count(`"msg":"api call"`); n != 2 {
 		t.Errorf("%d api call lines, want 2:\n%s", n, logs.String())
+	}
+}
+
+// TestCallLogLineText: the text line has its attributes in the order it always had, whether
+// the method and path come with the route (a request of the route's method) or with the
+// request (another method, an unknown path).
+func TestCallLogLineText(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	var logs testutil.LogBuffer
+	h := New(Config{Hub: &recorder{}, Key: key, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	cases := []struct {
+		method, path, body string
+		status             int
+		want               *regexp.Regexp
+	}{
+		{"POST", RouteEmit, `{"event":"e","room":"r","except":["x","y"]}`, 200,
+			regexp.MustCompile(`^time=\S+ level=INFO msg="api call" method=POST path=/api/v1/internal/emit status=200 elapsed=\S+ remote=127\.0\.0\.1:\d+ event=e namespace=/ rooms=r except=x,y$`)},
+		{"GET", RouteEmit, "", 405,
+			regexp.MustCompile(`^time=\S+ level=INFO msg="api call" method=GET path=/api/v1/internal/emit status=405 elapsed=\S+ remote=127\.0\.0\.1:\d+$`)},
+		{"POST", Prefix + "nope", "", 404,
+			regexp.MustCompile(`^time=\S+ level=INFO msg="api call" method=POST path=/api/v1/internal/nope status=404 elapsed=\S+ remote=127\.0\.0\.1:\d+$`)},
+		{"POST", RouteEmit, `{"room":"r"}`, 400,
+			regexp.MustCompile(`^time=\S+ level=INFO msg="api call" method=POST path=/api/v1/internal/emit status=400 elapsed=\S+ remote=127\.0\.0\.1:\d+ error="event is required"$`)},
+	}
+	for i, c := range cases {
+		req, _ := http.NewRequest(c.method, srv.URL+c.path, strings.NewReader(c.body))
+		req.Header.Set(KeyHeader, key)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.status {
+			t.Fatalf("%s %s: status %d, want %d", c.method, c.path, resp.StatusCode, c.status)
+		}
+		logs.WaitLine(t, "status="+strconv.Itoa(c.status), 5*time.Second)
+		lines := strings.Split(strings.TrimSuffix(logs.String(), "\n"), "\n")
+		if len(lines) != i+1 || !c.want.MatchString(lines[i]) {
+			t.Errorf("%s %s: line %q, want %v", c.method, c.path, lines[len(lines)-1], c.want)
+		}
 	}
 }
