@@ -28,8 +28,18 @@ func (w *benchWriter) SetReadDeadline(time.Time) error { return nil }
 // Socket.IO broadcast included, to a room nobody is in (delivery to sockets and the network
 // writes are measured by the socketio benchmarks and the load tool).
 func BenchmarkServiceEmit(b *testing.B) {
-	// At warn, as in production: an API call logs at info.
-	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// At warn: the service's work without the "api call" line (see BenchmarkServiceEmitLogged).
+	benchmarkServiceEmit(b, slog.LevelWarn)
+}
+
+// BenchmarkServiceEmitLogged is BenchmarkServiceEmit at info, the service's default level, at
+// which every API call writes its line (formatted, then discarded here).
+func BenchmarkServiceEmitLogged(b *testing.B) {
+	benchmarkServiceEmit(b, slog.LevelInfo)
+}
+
+func benchmarkServiceEmit(b *testing.B, level slog.Level) {
+	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: level}))
 	s, err := New(testConfig(nil), log, Options{Stdout: io.Discard})
 	if err != nil {
 		b.Fatal(err)
