@@ -188,68 +188,68 @@ func (r *roomSet) all() iter.Seq[string] {
 const inlineRooms = 2
 
 // membership is a socket's part of the MemoryAdapter's index: whether it joined its own room
-// and which other rooms it joined. The first inlineRooms rooms are held in the socket; more
-// go to a roomSet allocated when needed. The flags and the count share a word.
+// and which other rooms it joined. The first inlineRooms rooms are held in the socket, and
+// more in its extra's roomSet. The flags and the count share a word. Guarded by the socket's
+// mu.
 type membership struct {
 	joined bool  // in the adapter's socket index (its own id room)
 	left   bool  // DelAll ran: the socket joins nothing more
 	n      uint8 // rooms in few
 	few    [inlineRooms]string
-	more   *roomSet // the rooms beyond few; nil for most sockets
 }
 
-func (m *membership) has(room string) bool {
-	return slices.Contains(m.few[:m.n], room) || (m.more != nil && m.more.has(room))
+// The methods below keep a socket's rooms: the inline ones, then extra's. s.mu is held.
+
+func (s *Socket) inRoomLocked(room string) bool {
+	if slices.Contains(s.mem.few[:s.mem.n], room) {
+		return true
+	}
+	x := s.extra.Load()
+	return x != nil && x.rooms.has(room)
 }
 
-// add adds a room that is not in the set.
-func (m *membership) add(room string) {
+// addRoomLocked adds a room that is not in the set.
+func (s *Socket) addRoomLocked(room string) {
+	m := &s.mem
 	if int(m.n) < len(m.few) {
 		m.few[m.n] = room
 		m.n++
 		return
 	}
-	if m.more == nil {
-		m.more = new(roomSet)
-	}
-	m.more.add(room)
+	s.extraOf().rooms.add(room)
 }
 
-// del removes room and reports whether it was in the set.
-func (m *membership) del(room string) bool {
+// delRoomLocked removes room and reports whether it was in the set.
+func (s *Socket) delRoomLocked(room string) bool {
+	m := &s.mem
 	if i := slices.Index(m.few[:m.n], room); i >= 0 {
 		m.n--
 		m.few[i] = m.few[m.n]
 		m.few[m.n] = ""
 		return true
 	}
-	return m.more != nil && m.more.del(room)
+	x := s.extra.Load()
+	return x != nil && x.rooms.del(room)
 }
 
-func (m *membership) len() int {
-	n := int(m.n)
-	if m.more != nil {
-		n += m.more.len()
+// roomsLocked appends the rooms to dst, in no particular order.
+func (s *Socket) roomsLocked(dst []string) []string {
+	dst = append(dst, s.mem.few[:s.mem.n]...)
+	if x := s.extra.Load(); x != nil {
+		for r := range x.rooms.all() {
+			dst = append(dst, r)
+		}
+	}
+	return dst
+}
+
+// roomCountLocked returns the number of rooms.
+func (s *Socket) roomCountLocked() int {
+	n := int(s.mem.n)
+	if x := s.extra.Load(); x != nil {
+		n += x.rooms.len()
 	}
 	return n
-}
-
-// all returns the rooms, in no particular order.
-func (m *membership) all() iter.Seq[string] {
-	return func(yield func(string) bool) {
-		for _, r := range m.few[:m.n] {
-			if !yield(r) {
-				return
-			}
-		}
-		if m.more != nil {
-			for r := range m.more.all() {
-				if !yield(r) {
-					return
-				}
-			}
-		}
-	}
 }
 
 // NewMemoryAdapter returns the in-memory adapter of ns.
@@ -271,8 +271,8 @@ func (a *MemoryAdapter) shardOf(room string) int {
 
 // AddAll implements Adapter.
 func (a *MemoryAdapter) AddAll(s *Socket, rooms []string) {
-	s.memMu.Lock()
-	defer s.memMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.mem.left {
 		return
 	}
@@ -292,10 +292,10 @@ func (a *MemoryAdapter) AddAll(s *Socket, rooms []string) {
 			a.allMu.Unlock()
 			continue
 		}
-		if s.mem.has(room) {
+		if s.inRoomLocked(room) {
 			continue
 		}
-		s.mem.add(room)
+		s.addRoomLocked(room)
 		sh.mu.Lock()
 		switch e, ok := sh.rooms[room]; {
 		case !ok:
@@ -317,9 +317,9 @@ func (a *MemoryAdapter) Del(s *Socket, room string) {
 	if room == s.id {
 		return
 	}
-	s.memMu.Lock()
-	defer s.memMu.Unlock()
-	if s.mem.del(room) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.delRoomLocked(room) {
 		a.delRoom(s, room)
 	}
 }
@@ -346,13 +346,19 @@ func (a *MemoryAdapter) delRoom(s *Socket, room string) {
 
 // DelAll implements Adapter.
 func (a *MemoryAdapter) DelAll(s *Socket) {
-	s.memMu.Lock()
-	defer s.memMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.mem.left {
 		return
 	}
-	for room := range s.mem.all() {
+	for _, room := range s.mem.few[:s.mem.n] {
 		a.delRoom(s, room)
+	}
+	if x := s.extra.Load(); x != nil {
+		for room := range x.rooms.all() {
+			a.delRoom(s, room)
+		}
+		x.rooms = roomSet{}
 	}
 	s.mem = membership{joined: s.mem.joined, left: true}
 	if s.mem.joined {
@@ -376,14 +382,13 @@ func (a *MemoryAdapter) DelAll(s *Socket) {
 
 // SocketRooms implements Adapter. Rooms other than the socket's own come sorted.
 func (a *MemoryAdapter) SocketRooms(s *Socket) []string {
-	s.memMu.Lock()
-	defer s.memMu.Unlock()
-	rooms := make([]string, 0, 1+s.mem.len())
-	for r := range s.mem.all() {
-		rooms = append(rooms, r)
-	}
-	slices.Sort(rooms)
-	return append([]string{s.id}, rooms...)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rooms := make([]string, 1, 1+s.roomCountLocked())
+	rooms[0] = s.id
+	rooms = s.roomsLocked(rooms)
+	slices.Sort(rooms[1:])
+	return rooms
 }
 
 // Rooms returns the names of every local room, socket ids included, for cluster requests.

@@ -372,3 +372,38 @@ func TestRoomOfOneAndOfMany(t *testing.T) {
 		}
 	}
 }
+
+// TestManyRoomsLeaveWithTheSocket: a socket in more rooms than it holds inline lists them
+// all, sorted after its id, gets broadcasts to the ones beyond, and leaves every one when it
+// disconnects.
+func TestManyRoomsLeaveWithTheSocket(t *testing.T) {
+	srv := testServer(t, Config{})
+	sockets := make(chan *Socket, 1)
+	ns := srv.Of("/")
+	ns.OnConnection(func(s *Socket) { sockets <- s })
+	cl := newClient(t, srv)
+	cl.connect("/")
+	s := <-sockets
+	rooms := []string{"r5", "r1", "r4", "r2", "r3"}
+	s.Join(rooms...)
+	s.Leave("r4")
+	if got, want := s.Rooms(), []string{s.ID(), "r1", "r2", "r3", "r5"}; !slices.Equal(got, want) {
+		t.Fatalf("rooms %q, want %q", got, want)
+	}
+	if err := ns.To("r5").Emit("e", 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := receivers(t, []*client{cl}, `2["e",1]`); !slices.Equal(got, []int{0}) {
+		t.Fatalf("To(r5) reached %v", got)
+	}
+	cl.send("1")
+	a := ns.Adapter().(*MemoryAdapter)
+	for _, r := range append(rooms, s.ID()) {
+		if a.HasRoom(r) {
+			t.Errorf("room %s left behind", r)
+		}
+	}
+	if got := s.Rooms(); !slices.Equal(got, []string{s.ID()}) {
+		t.Errorf("rooms after disconnect %q", got)
+	}
+}

@@ -70,7 +70,7 @@
 //
 // # Locks
 //
-// Lock order, outermost first: Server.mu -> Namespace.mu; Socket.memMu -> room index shard ->
-// nothing; room index shards (read, in shard order) -> Socket.mu -> engine session. Handlers
-// are never called with a lock of this package held.
+// Lock order, outermost first: Server.mu -> Namespace.mu; Socket.mu -> room index shard ->
+// nothing; room index shards (read, in shard order) -> Socket acknowledgements' lock ->
+// engine session. Handlers are never called with a lock of this package held.
 package socketio

@@ -82,54 +82,61 @@ func TestRoomSet(t *testing.T) {
 	}
 }
 
-// TestMembership checks a socket's rooms across the inline slots and the roomSet beyond them:
-// adds, deletes from either part (a delete frees an inline slot for the next add), and the
-// empty room name, which must count as a room like any other.
+// TestMembership checks a socket's rooms across the inline slots and the roomSet beyond them
+// (in the socket's extra): adds, deletes from either part (a delete frees an inline slot for
+// the next add), and the empty room name, which must count as a room like any other.
 func TestMembership(t *testing.T) {
-	var m membership
+	s := &Socket{id: "s"}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	want := map[string]bool{}
 	check := func(step string) {
 		t.Helper()
-		got := slices.Sorted(m.all())
+		got := s.roomsLocked(nil)
+		slices.Sort(got)
 		var w []string
 		for r := range want {
 			w = append(w, r)
 		}
 		slices.Sort(w)
-		if !slices.Equal(got, w) || m.len() != len(w) {
-			t.Fatalf("%s: all() = %q, len %d, want %q", step, got, m.len(), w)
+		if !slices.Equal(got, w) || s.roomCountLocked() != len(w) {
+			t.Fatalf("%s: rooms %q, count %d, want %q", step, got, s.roomCountLocked(), w)
 		}
 		for r := range want {
-			if !m.has(r) {
-				t.Fatalf("%s: has(%q) = false", step, r)
+			if !s.inRoomLocked(r) {
+				t.Fatalf("%s: inRoom(%q) = false", step, r)
 			}
 		}
-		if m.has("absent") {
-			t.Fatalf("%s: has(absent)", step)
+		if s.inRoomLocked("absent") {
+			t.Fatalf("%s: inRoom(absent)", step)
 		}
 	}
+	check("none")
+	if s.extra.Load() != nil {
+		t.Fatal("extra allocated by reading the rooms")
+	}
 	for _, r := range []string{"", "a", "b", "c"} {
-		m.add(r)
+		s.addRoomLocked(r)
 		want[r] = true
 		check("add " + r)
 	}
-	if m.n != inlineRooms || m.more == nil || m.more.len() != 2 {
-		t.Fatalf("4 rooms: %d inline, more %v", m.n, m.more)
+	if x := s.extra.Load(); s.mem.n != inlineRooms || x == nil || x.rooms.len() != 2 {
+		t.Fatalf("4 rooms: %d inline, extra %v", s.mem.n, x)
 	}
-	if m.del("absent") {
+	if s.delRoomLocked("absent") {
 		t.Fatal("del(absent) = true")
 	}
 	for _, r := range []string{"", "c"} { // one inline, one beyond
-		if !m.del(r) || m.del(r) {
+		if !s.delRoomLocked(r) || s.delRoomLocked(r) {
 			t.Fatalf("del(%q) twice: want true, then false", r)
 		}
 		delete(want, r)
 		check("del " + r)
 	}
-	m.add("d") // into the freed inline slot
+	s.addRoomLocked("d") // into the freed inline slot
 	want["d"] = true
 	check("add d")
-	if m.n != inlineRooms {
-		t.Errorf("after refilling: %d inline", m.n)
+	if s.mem.n != inlineRooms {
+		t.Errorf("after refilling: %d inline", s.mem.n)
 	}
 }

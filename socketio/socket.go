@@ -35,9 +35,10 @@ const (
 // Socket is one client connected to one namespace. A client has one Socket per namespace it
 // joins, all sharing its Engine.IO session. Methods are safe for concurrent use.
 //
-// An idle server holds one Socket per client, so the layout counts: it fits the 224-byte
+// An idle server holds one Socket per client, so the layout counts: it fits the 208-byte
 // size class (TestSocketFitsItsSizeClass). What most sockets never use (handlers of their
-// own, awaited acknowledgements) lives in extra, allocated on first use.
+// own, awaited acknowledgements, rooms beyond the first two) lives in extra, allocated on
+// first use.
 type Socket struct {
 	id    string
 	ns    *Namespace
@@ -47,34 +48,40 @@ type Socket struct {
 	// its word.
 	memAllPos int32
 
-	mu    sync.Mutex
-	memMu sync.Mutex   // guards mem; not mu, which broadcasts take under the adapter's locks
-	data  any          // guarded by mu
-	extra *socketExtra // guarded by mu; nil until a handler or an acknowledgement needs it
+	// mu guards data, mem, and the handlers and rooms in extra. The MemoryAdapter holds it
+	// while it takes its index's locks, so nothing that holds those may wait for it:
+	// acknowledgements, which broadcasts register, have their own lock (socketExtra.ackMu).
+	mu   sync.Mutex
+	data any
+	// extra is set once, by CompareAndSwap, so that acknowledgements reach it without mu.
+	extra atomic.Pointer[socketExtra]
 
-	// Room membership as the MemoryAdapter keeps it, guarded by memMu (adapter_memory.go).
+	// Room membership as the MemoryAdapter keeps it (adapter_memory.go).
 	mem membership
 
 	hs Handshake // immutable
 }
 
-// socketExtra is the part of a Socket that most sockets never use: handlers of their own
-// (the service registers its handlers on the namespace) and acknowledgements the client
-// owes. Guarded by the socket's mu.
+// socketExtra is the part of a Socket that most sockets never use.
 type socketExtra struct {
+	// Guarded by the socket's mu.
 	handlers     []eventHandler // searched linearly: sockets have a few handlers, and a map costs ~250 bytes each
 	anyHandlers  []AnyHandler
 	onDisconnect []disconnectHandler // OnDisconnecting's and OnDisconnect's, in one list: most sockets have one
-	acks         map[int64]ackEntry  // acknowledgements the client owes
-	ackSweepAt   int                 // len(acks) at which expired entries are swept
+	rooms        roomSet             // the rooms beyond membership's inline ones
+
+	ackMu      sync.Mutex
+	acks       map[int64]ackEntry // acknowledgements the client owes, guarded by ackMu
+	ackSweepAt int                // len(acks) at which expired entries are swept, guarded by ackMu
 }
 
-// extraLocked returns s.extra, allocating it on first use. s.mu is held.
-func (s *Socket) extraLocked() *socketExtra {
-	if s.extra == nil {
-		s.extra = new(socketExtra)
+// extraOf returns s.extra, allocating it on first use.
+func (s *Socket) extraOf() *socketExtra {
+	if x := s.extra.Load(); x != nil {
+		return x
 	}
-	return s.extra
+	s.extra.CompareAndSwap(nil, new(socketExtra))
+	return s.extra.Load()
 }
 
 // eventHandler is the handler of one event.
@@ -155,10 +162,10 @@ func (s *Socket) Data() any {
 func (s *Socket) On(event string, h EventHandler) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.extra == nil && h == nil {
+	if s.extra.Load() == nil && h == nil {
 		return // nothing to remove
 	}
-	x := s.extraLocked()
+	x := s.extraOf()
 	for i := range x.handlers {
 		if x.handlers[i].event != event {
 			continue
@@ -177,10 +184,11 @@ func (s *Socket) On(event string, h EventHandler) {
 
 // handlerLocked returns the handler of event, or nil. s.mu is held.
 func (s *Socket) handlerLocked(event string) EventHandler {
-	if s.extra == nil {
+	x := s.extra.Load()
+	if x == nil {
 		return nil
 	}
-	for _, e := range s.extra.handlers {
+	for _, e := range x.handlers {
 		if e.event == event {
 			return e.h
 		}
@@ -192,7 +200,7 @@ func (s *Socket) handlerLocked(event string) EventHandler {
 // namespace's, see Namespace.OnAnySocketEvent).
 func (s *Socket) OnAny(h AnyHandler) {
 	s.mu.Lock()
-	x := s.extraLocked()
+	x := s.extraOf()
 	x.anyHandlers = append(x.anyHandlers, h)
 	s.mu.Unlock()
 }
@@ -201,7 +209,7 @@ func (s *Socket) OnAny(h AnyHandler) {
 // still in its rooms.
 func (s *Socket) OnDisconnecting(h func(reason string)) {
 	s.mu.Lock()
-	x := s.extraLocked()
+	x := s.extraOf()
 	x.onDisconnect = append(x.onDisconnect, disconnectHandler{fn: h, early: true})
 	s.mu.Unlock()
 }
@@ -211,7 +219,7 @@ func (s *Socket) OnDisconnecting(h func(reason string)) {
 // reason is one of the Reason constants.
 func (s *Socket) OnDisconnect(h func(reason string)) {
 	s.mu.Lock()
-	x := s.extraLocked()
+	x := s.extraOf()
 	x.onDisconnect = append(x.onDisconnect, disconnectHandler{fn: h})
 	s.mu.Unlock()
 }
@@ -285,12 +293,17 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 // addAck registers an acknowledgement the client owes. It returns false when the socket is
 // already disconnected.
 func (s *Socket) addAck(id int64, ctx context.Context, fn func(Args, error)) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if s.state.Load() >= stateDisconnected {
+		return false // without allocating extra
+	}
+	// finishClose marks the socket disconnected before it takes the acknowledgements, under
+	// ackMu: an entry added after that mark is seen here, and refused.
+	x := s.extraOf()
+	x.ackMu.Lock()
+	defer x.ackMu.Unlock()
 	if s.state.Load() >= stateDisconnected {
 		return false
 	}
-	x := s.extraLocked()
 	if x.acks == nil {
 		x.acks = make(map[int64]ackEntry)
 		x.ackSweepAt = 16
@@ -310,11 +323,11 @@ func (s *Socket) addAck(id int64, ctx context.Context, fn func(Args, error)) boo
 }
 
 func (s *Socket) removeAck(id int64) {
-	s.mu.Lock()
-	if s.extra != nil {
-		delete(s.extra.acks, id)
+	if x := s.extra.Load(); x != nil {
+		x.ackMu.Lock()
+		delete(x.acks, id)
+		x.ackMu.Unlock()
 	}
-	s.mu.Unlock()
 }
 
 // Join adds the socket to rooms.
@@ -420,8 +433,8 @@ func (s *Socket) onEvent(p *parser.Packet) {
 	}
 	var anys []AnyHandler
 	s.mu.Lock()
-	if s.extra != nil {
-		anys = s.extra.anyHandlers
+	if x := s.extra.Load(); x != nil {
+		anys = x.anyHandlers
 	}
 	h := s.handlerLocked(event)
 	s.mu.Unlock()
@@ -459,12 +472,12 @@ func (s *Socket) ackFunc(id int64) Ack {
 func (s *Socket) onAck(p *parser.Packet) {
 	var e ackEntry
 	var ok bool
-	s.mu.Lock()
-	if s.extra != nil {
-		e, ok = s.extra.acks[p.ID]
-		delete(s.extra.acks, p.ID)
+	if x := s.extra.Load(); x != nil {
+		x.ackMu.Lock()
+		e, ok = x.acks[p.ID]
+		delete(x.acks, p.ID)
+		x.ackMu.Unlock()
 	}
-	s.mu.Unlock()
 	if !ok {
 		return // unknown or expired: ignored, as the reference does
 	}
@@ -486,8 +499,8 @@ func (s *Socket) finishClose(reason string) {
 	var before, after []disconnectHandler
 	var acks map[int64]ackEntry
 	s.mu.Lock()
-	if s.extra != nil {
-		before = s.extra.onDisconnect
+	if x := s.extra.Load(); x != nil {
+		before = x.onDisconnect
 	}
 	s.mu.Unlock()
 	for _, h := range before {
@@ -497,14 +510,18 @@ func (s *Socket) finishClose(reason string) {
 	}
 	s.ns.adapter.DelAll(s)
 	s.conn.removeSocket(s)
-	s.mu.Lock()
+	// Marked before extra is read: addAck then sees the mark, or finishClose its extra (see
+	// addAck).
 	s.state.Store(stateDisconnected)
-	if s.extra != nil {
-		acks = s.extra.acks
-		s.extra.acks = nil
-		after = s.extra.onDisconnect
+	if x := s.extra.Load(); x != nil {
+		x.ackMu.Lock()
+		acks = x.acks
+		x.acks = nil
+		x.ackMu.Unlock()
+		s.mu.Lock()
+		after = x.onDisconnect
+		s.mu.Unlock()
 	}
-	s.mu.Unlock()
 	s.ns.removeSocket(s)
 	for _, e := range acks {
 		e.fn(Args{}, ErrDisconnected)
