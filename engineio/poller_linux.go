@@ -30,10 +30,13 @@ type pollerGroup struct {
 // the runtime's poller: while no connection is readable, the goroutine parks like any
 // goroutine waiting for a socket, rather than holding a thread in epoll_wait.
 type poller struct {
-	g        *pollerGroup
-	epfd     int
-	file     *os.File // epfd, for the runtime's poller
-	evfd     int      // eventfd that wakes the goroutine to stop
+	g    *pollerGroup
+	epfd int
+	file *os.File // epfd, for the runtime's poller
+	evfd int      // eventfd that wakes the goroutine to stop
+	// wepfd is a second epoll instance, nested in epfd: the sockets whose writers wait for
+	// room, each added for one wake at a time (EPOLLONESHOT, see watchWrite).
+	wepfd    int
 	stopping atomic.Bool
 
 	// Connections by slot. The epoll event of a connection carries its slot and the slot's
@@ -48,67 +51,86 @@ type poller struct {
 
 	// Goroutine-local: the read buffer shared by all connections of the poller, and the
 	// results of the last read callback (bound once: a closure per read would allocate).
-	buf    []byte
-	events []unix.EpollEvent
-	readFn func(fd uintptr) bool
-	n      int
-	rerr   error
-	werr   error // what ended the waiting, when epoll_wait failed
-	waitFn func(fd uintptr) bool
+	buf     []byte
+	events  []unix.EpollEvent
+	wevents []unix.EpollEvent // of wepfd
+	readFn  func(fd uintptr) bool
+	n       int
+	rerr    error
+	werr    error // what ended the waiting, when epoll_wait failed
+	waitFn  func(fd uintptr) bool
 }
 
 type pollSlot struct {
 	in  *inbound
 	gen uint32
+	// published tells that events of the slot go to in: set by attach, once everything the
+	// poller reads of in is set. (The event of a socket just added would order the poller
+	// after those writes too, but the race detector cannot know it: p.mu does.)
+	published bool
 }
 
 const (
 	pollReadBuf = 64 << 10 // per poller
 	pollEvents  = 256
-	wakeSlot    = -1 // the Fd field of the eventfd's epoll events
+	// pollWriteEvents bounds the writers woken per epoll_wait of wepfd; more take more calls.
+	pollWriteEvents = 64
+	wakeSlot        = -1 // the Fd field of the eventfd's epoll events
+	writeSlot       = -2 // the Fd field of wepfd's epoll events
 )
 
-// newInbound returns the ReadPoller state for c, which has raw access to its socket.
+// newInbound returns the ReadPoller state of c, whose socket a poller is to read: it reserves
+// the connection a slot of a poller, and takes the socket from its net.Conn when it can (see
+// rawSock), before c is shared. It returns nil when no poller can be started (no descriptor
+// left for epoll): c is then read by a goroutine.
 func (g *pollerGroup) newInbound(c *wsConn) *inbound {
-	return &inbound{c: c}
-}
-
-// attach registers the connection with a poller, after the bytes read with the upgrade
-// request: they come first. A connection detached before (its session ended meanwhile) is not
-// registered. It returns false, with nothing done, when no poller can be started (no epoll
-// descriptor left): the connection is then read by a goroutine.
-func (g *pollerGroup) attach(in *inbound, pending []byte) bool {
-	var p *poller
+	in := &inbound{c: c}
+	in.sock.in = in
 	for {
-		var err error
-		if p, err = g.acquire(); err != nil {
-			return false
+		p, err := g.acquire()
+		if err != nil {
+			return nil
 		}
 		in.mu.Lock()
-		if p.insert(in) {
+		ok := p.insert(in)
+		in.mu.Unlock()
+		if ok {
 			break
 		}
 		// p failed after acquire chose it, and has left the group: the next try finds another.
-		in.mu.Unlock()
 		g.leave()
 	}
-	if in.stopped { // detached already
-		p.release(in)
-		in.mu.Unlock()
-		return true
+	if conn, ok := c.conn.(net.Conn); ok && in.sock.take(conn, c.rc) == nil {
+		c.conn, c.rc = &in.sock, (*rawConn)(&in.sock)
 	}
+	return in
+}
+
+// attach starts the reading of a connection whose session is now known (c.sess), after the
+// bytes read with the upgrade request: they come first. A connection that was detached or
+// failed meanwhile (its session ended, or its poller failed) is not watched; its failure, if
+// any, is delivered now.
+func (g *pollerGroup) attach(in *inbound, pending []byte) {
+	in.mu.Lock()
+	in.attached = true
+	stopped := in.stopped
 	in.mu.Unlock()
+	if stopped {
+		in.kick()
+		return
+	}
 	if len(pending) > 0 {
 		// The socket is not watched yet: nothing else touches the parser.
 		if err := in.parse(pending); err != nil {
 			in.fail(err)
-			return true
+			return
 		}
 	}
 	var err error
 	in.mu.Lock()
 	if !in.stopped {
-		if err = p.add(in); err == nil {
+		in.pl.publish(in)
+		if err = in.pl.add(in); err == nil {
 			in.watched = true
 		} else {
 			in.stopLocked()
@@ -119,7 +141,6 @@ func (g *pollerGroup) attach(in *inbound, pending []byte) bool {
 		in.push(inItem{err: err})
 		in.kick()
 	}
-	return true
 }
 
 // acquire counts one more connection and returns the poller it goes to, starting the pollers
@@ -176,19 +197,33 @@ func newPoller(g *pollerGroup) (*poller, error) {
 		unix.Close(epfd)
 		return nil, os.NewSyscallError("eventfd", err)
 	}
+	wepfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		unix.Close(evfd)
+		unix.Close(epfd)
+		return nil, os.NewSyscallError("epoll_create1", err)
+	}
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: wakeSlot}
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, evfd, &ev); err != nil {
+	err = unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, evfd, &ev)
+	if err == nil {
+		ev = unix.EpollEvent{Events: unix.EPOLLIN, Fd: writeSlot}
+		err = unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wepfd, &ev)
+	}
+	if err != nil {
+		unix.Close(wepfd)
 		unix.Close(evfd)
 		unix.Close(epfd)
 		return nil, os.NewSyscallError("epoll_ctl", err)
 	}
 	p := &poller{
-		g:      g,
-		epfd:   epfd,
-		file:   os.NewFile(uintptr(epfd), "epoll"),
-		evfd:   evfd,
-		buf:    make([]byte, pollReadBuf),
-		events: make([]unix.EpollEvent, pollEvents),
+		g:       g,
+		epfd:    epfd,
+		file:    os.NewFile(uintptr(epfd), "epoll"),
+		evfd:    evfd,
+		wepfd:   wepfd,
+		buf:     make([]byte, pollReadBuf),
+		events:  make([]unix.EpollEvent, pollEvents),
+		wevents: make([]unix.EpollEvent, pollWriteEvents),
 	}
 	p.readFn = p.readCallback
 	p.waitFn = p.waitCallback
@@ -217,6 +252,7 @@ func (p *poller) run() {
 		p.fail(err)
 	}
 	unix.Close(p.evfd)
+	unix.Close(p.wepfd)
 	p.file.Close() // closes epfd
 }
 
@@ -275,22 +311,86 @@ func (p *poller) waitCallback(uintptr) bool {
 		}
 		for i := range p.events[:n] {
 			ev := &p.events[i]
-			if ev.Fd == wakeSlot {
+			switch ev.Fd {
+			case wakeSlot:
 				var b [8]byte
 				unix.Read(p.evfd, b[:])
-				continue
-			}
-			p.mu.Lock()
-			var in *inbound
-			if i := int(ev.Fd); i >= 0 && i < len(p.slots) && p.slots[i].gen == uint32(ev.Pad) {
-				in = p.slots[i].in
-			}
-			p.mu.Unlock()
-			if in != nil {
-				p.read(in)
+			case writeSlot:
+				if err := p.wakeWriters(); err != nil {
+					p.werr = err
+					return true
+				}
+			default:
+				if in := p.lookup(ev, true); in != nil {
+					p.read(in)
+				}
 			}
 		}
 	}
+}
+
+// lookup returns the connection an event is for, or nil when the connection left the slot
+// the event names. Read events go to published connections only; a writer may wait for room
+// before (the 101 response is written before the connection is attached).
+func (p *poller) lookup(ev *unix.EpollEvent, read bool) *inbound {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if i := int(ev.Fd); i >= 0 && i < len(p.slots) && p.slots[i].gen == uint32(ev.Pad) && (p.slots[i].published || !read) {
+		return p.slots[i].in
+	}
+	return nil
+}
+
+// wakeWriters wakes the writers whose sockets have room now, as wepfd reports them.
+func (p *poller) wakeWriters() error {
+	for {
+		n, err := unix.EpollWait(p.wepfd, p.wevents, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return os.NewSyscallError("epoll_wait", err)
+		}
+		for i := range p.wevents[:n] {
+			if in := p.lookup(&p.wevents[i], false); in != nil {
+				in.sock.wake()
+			}
+		}
+		if n < len(p.wevents) {
+			return nil
+		}
+	}
+}
+
+// watchWrite asks the connection's poller to wake its socket's waiting writer once the socket
+// has room (or an error): the socket joins wepfd, armed for one event. The writer holds the
+// socket's wlock.
+func (in *inbound) watchWrite() error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.pl == nil {
+		return errUnwatched
+	}
+	s := &in.sock
+	op := unix.EPOLL_CTL_MOD
+	if !s.armed {
+		op = unix.EPOLL_CTL_ADD
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLOUT | unix.EPOLLONESHOT, Fd: int32(in.slot), Pad: int32(in.gen)}
+	s.mu.RLock()
+	err := net.ErrClosed
+	if s.fd >= 0 {
+		err = unix.EpollCtl(in.pl.wepfd, op, int(s.fd), &ev)
+	}
+	s.mu.RUnlock()
+	if err != nil {
+		if err == net.ErrClosed {
+			return err
+		}
+		return os.NewSyscallError("epoll_ctl", err)
+	}
+	s.armed = true
+	return nil
 }
 
 // read reads what in's socket has, once: a connection that keeps sending is read again on the
@@ -353,12 +453,20 @@ func (p *poller) insert(in *inbound) bool {
 func (p *poller) release(in *inbound) {
 	p.mu.Lock()
 	s := &p.slots[in.slot]
-	s.in = nil
+	s.in, s.published = nil, false
 	s.gen++
 	p.free = append(p.free, in.slot)
 	p.mu.Unlock()
 	in.pl = nil
+	in.sock.wake() // a writer waiting for room would wait forever: it fails now (errUnwatched)
 	p.g.leave()
+}
+
+// publish lets events of in's slot reach in.
+func (p *poller) publish(in *inbound) {
+	p.mu.Lock()
+	p.slots[in.slot].published = true
+	p.mu.Unlock()
 }
 
 // add puts in's socket in the epoll set; del takes it out. Both go through the connection's

@@ -25,6 +25,14 @@ const (
 	closeInternal     = ws.StatusInternalServerError
 )
 
+// wsSocket is what a wsConn writes to and closes: the net.Conn of the handshake, or the
+// rawSock that took its socket over (Linux, ReadPoller).
+type wsSocket interface {
+	Write(b []byte) (int, error)
+	SetWriteDeadline(t time.Time) error
+	Close() error
+}
+
 // errPollerFailed wraps the error of a poller that failed (poller_linux.go): its connections
 // close with 1011, the server's own failure, rather than 1000.
 var errPollerFailed = errors.New("engineio: websocket poller failed")
@@ -34,7 +42,7 @@ var errPollerFailed = errors.New("engineio: websocket poller failed")
 // goroutine of its own (rd), or by a poller that parses what arrives and queues the frames in
 // in (see wsinbound.go and poller_linux.go).
 type wsConn struct {
-	conn      net.Conn
+	conn      wsSocket
 	rc        syscall.RawConn // nil when conn offers no raw access to its socket
 	closeOnce sync.Once
 	// probing is true while the connection is a polling session's upgrade candidate. Only the
@@ -102,12 +110,11 @@ func (c *wsConn) writeHandshake(accept *[acceptLen]byte, frame []byte) error {
 func (s *Session) startReading(c *wsConn, pending []byte, probing bool) {
 	c.sess, c.probing = s, probing
 	if c.in != nil {
-		if s.srv.pollers.attach(c.in, pending) {
-			return
-		}
-		c.in.detach() // no poller: a goroutine reads the connection
+		s.srv.pollers.attach(c.in, pending)
+		return
 	}
-	c.rd = newFrameReader(c.conn, pending, s.srv.cfg.MaxPayload)
+	// Without a poller, c.conn is the net.Conn the handshake came on.
+	c.rd = newFrameReader(c.conn.(net.Conn), pending, s.srv.cfg.MaxPayload)
 	go s.readLoop(c)
 }
 

@@ -19,10 +19,13 @@ type inbound struct {
 	// goroutine that attaches it).
 	parser frameParser
 
-	// Registration: set by attach, read by the poller under its lock.
+	// Registration: set by newInbound, read by the poller under its lock.
 	pl   *poller
 	slot uint32
 	gen  uint32
+
+	// sock is the socket once taken from its net.Conn (then c.conn and c.rc lead here).
+	sock rawSock
 
 	// mu guards the queue and the registration's state; every epoll change of the socket is
 	// made under it, so that they happen in the order the state says.
@@ -39,6 +42,8 @@ type inbound struct {
 	stopped bool
 	// done tells that nothing more is delivered: the session let go of the connection.
 	done bool
+	// attached tells that the session is known (wsConn.sess): items may be delivered.
+	attached bool
 }
 
 // inItem is one control frame or complete data message, or the end of the connection.
@@ -115,7 +120,7 @@ func (in *inbound) push(it inItem) {
 // kick starts a goroutine to deliver the queued items unless one is running.
 func (in *inbound) kick() {
 	in.mu.Lock()
-	start := !in.running && len(in.items) > 0 && !in.done
+	start := !in.running && len(in.items) > 0 && !in.done && in.attached
 	if start {
 		in.running = true
 	}

@@ -42,7 +42,8 @@ func (l *connTracker) Accept() (net.Conn, error) {
 	return c, err
 }
 
-// cut closes every connection accepted so far.
+// cut closes every connection accepted so far. A websocket read by a poller no longer has
+// its net.Conn (the server took its socket over), so its socket is shut down too.
 func (l *connTracker) cut() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -50,6 +51,7 @@ func (l *connTracker) cut() {
 		c.Close()
 	}
 	l.conns = nil
+	shutdownSockets(l.Addr().(*net.TCPAddr).Port)
 }
 
 func startTrackedServer(t *testing.T, cfg socketio.Config) (*socketio.Server, *httptest.Server, *connTracker) {

@@ -1,0 +1,114 @@
+package engineio
+
+import (
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/tomato-code/realtime/internal/testutil"
+)
+
+// openFiles counts this process's open descriptors.
+func openFiles(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd:", err)
+	}
+	return len(entries)
+}
+
+// fillSocket sends r's session more than any loopback socket buffers hold, to a client that
+// does not read, and waits until a write waits for room.
+func fillSocket(t *testing.T, r *recorder) *rawSock {
+	t.Helper()
+	sock, ok := r.s.ws.conn.(*rawSock)
+	if !ok {
+		t.Fatalf("websocket of a poller holds %T, want *rawSock", r.s.ws.conn)
+	}
+	big := NewTextMessage(make([]byte, 1<<20))
+	for range 64 {
+		if err := r.s.Send(big); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "a write to wait for room", func() bool { return sock.waiting.Load() != nil })
+	return sock
+}
+
+// With ReadPoller a websocket keeps its socket and not the net.Conn it came on: one
+// descriptor per connection, no duplicate left open, and every descriptor closed with its
+// session.
+func TestPollerTakesTheSocketOver(t *testing.T) {
+	if testReadMode != ReadPoller {
+		t.Skip("ReadPoller only")
+	}
+	testutil.CheckGoroutines(t)
+	ts := newTestServer(t, Config{}, true)
+	first, _ := openWS(t, ts) // starts the pollers, whose descriptors are not the connections'
+	first.send("4warm")
+	first.readText()
+	before := openFiles(t)
+	const n = 50
+	clients := make([]*wsClient, n)
+	recs := make([]*recorder, n)
+	for i := range n {
+		clients[i], recs[i] = openWS(t, ts)
+		if _, ok := recs[i].s.ws.conn.(*rawSock); !ok {
+			t.Fatalf("connection %d holds %T, want *rawSock", i, recs[i].s.ws.conn)
+		}
+	}
+	// Each connection: the client's socket and the server's.
+	eventually(t, "two descriptors per connection", func() bool { return openFiles(t)-before == 2*n })
+	for i, c := range clients {
+		c.send("4ping")
+		if got := c.readText(); got != "4ping" {
+			t.Fatalf("echo %d: %q", i, got)
+		}
+		c.conn.Close()
+	}
+	for _, r := range recs {
+		r.waitClose(t)
+	}
+	eventually(t, "every descriptor closed", func() bool { return openFiles(t) == before })
+}
+
+// A write waiting for room on a client that does not read ends at the write deadline: the
+// deadline set while it waits wakes it to measure its wait again.
+func TestRawSocketWriteDeadline(t *testing.T) {
+	if testReadMode != ReadPoller {
+		t.Skip("ReadPoller only")
+	}
+	testutil.CheckGoroutines(t)
+	ts := newTestServer(t, Config{PingInterval: time.Minute, WriteQueueBytes: 1 << 30}, false)
+	c, r := openWS(t, ts)
+	defer c.conn.Close()
+	sock := fillSocket(t, r)
+	sock.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))
+	ev := r.waitClose(t)
+	if ev.reason != ReasonTransportError || !errors.Is(ev.err, os.ErrDeadlineExceeded) {
+		t.Errorf("close %+v, want a transport error with os.ErrDeadlineExceeded", ev)
+	}
+}
+
+// Ending a session whose writer waits for room (as a heartbeat timeout does) ends the write at
+// once and closes the socket, though the client neither reads nor closes.
+func TestRawSocketCloseEndsWaitingWrite(t *testing.T) {
+	if testReadMode != ReadPoller {
+		t.Skip("ReadPoller only")
+	}
+	testutil.CheckGoroutines(t)
+	ts := newTestServer(t, Config{PingInterval: time.Minute, WriteQueueBytes: 1 << 30}, false)
+	other, _ := openWS(t, ts) // keeps the pollers, and their descriptors, running
+	defer other.conn.Close()
+	c, r := openWS(t, ts)
+	defer c.conn.Close()
+	sock := fillSocket(t, r)
+	before := openFiles(t)
+	r.s.terminate(ReasonPingTimeout, nil, msgClose, true)
+	r.waitClose(t)
+	eventually(t, "the server's socket closed", func() bool { return sock.closed.Load() && openFiles(t) == before-1 })
+
+	eventually(t, "the writer gone", func() bool { return sock.waiting.Load() == nil })
+}
