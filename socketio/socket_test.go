@@ -583,3 +583,40 @@ func TestConnNamespaceList(t *testing.T) {
 		t.Fatalf("got\n%q\nwant\n%q", log, want)
 	}
 }
+
+// TestAckRacesDisconnect: acknowledgements registered while the socket disconnects, on other
+// goroutines, are each either refused or failed by the disconnect, never left waiting.
+// addAck and finishClose meet under the acknowledgements' own lock, not the socket's; the
+// test exercises that meeting but cannot force its rarest interleaving (the first ack making
+// extra just as finishClose reads it), which addAck's comment argues for.
+func TestAckRacesDisconnect(t *testing.T) {
+	srv := testServer(t, Config{})
+	sockets := make(chan *Socket, 1)
+	srv.Of("/").OnConnection(func(s *Socket) { sockets <- s })
+	const waiters = 4
+	for range 50 {
+		cl := newClient(t, srv)
+		cl.connect("/")
+		s := <-sockets
+		// Without a deadline: a lost acknowledgement would hang the test, which then fails
+		// by its timeout, with the goroutine's stack.
+		errs := make(chan error, waiters)
+		start := make(chan struct{})
+		for range waiters {
+			go func() {
+				<-start
+				_, err := s.EmitWithAck(context.Background(), "q")
+				errs <- err
+			}()
+		}
+		close(start)
+		cl.send("1")
+		for range waiters {
+			if err := <-errs; !errors.Is(err, ErrDisconnected) {
+				t.Fatalf("EmitWithAck during the disconnect: %v", err)
+			}
+		}
+		cl.f.end(ReasonTransportClose)
+		cl.waitClosed()
+	}
+}
