@@ -85,7 +85,6 @@ const (
 // left for epoll): c is then read by a goroutine.
 func (g *pollerGroup) newInbound(c *wsConn) *inbound {
 	in := &inbound{c: c}
-	in.sock.in = in
 	for {
 		p, err := g.acquire()
 		if err != nil {
@@ -101,7 +100,7 @@ func (g *pollerGroup) newInbound(c *wsConn) *inbound {
 		g.leave()
 	}
 	if conn, ok := c.conn.(net.Conn); ok && in.sock.take(conn, c.rc) == nil {
-		c.conn, c.rc = &in.sock, (*rawConn)(&in.sock)
+		c.conn, c.rc = (*sockConn)(in), (*sockRC)(in)
 	}
 	return in
 }
@@ -373,23 +372,19 @@ func (in *inbound) watchWrite() error {
 	}
 	s := &in.sock
 	op := unix.EPOLL_CTL_MOD
-	if !s.armed {
+	if !in.armed {
 		op = unix.EPOLL_CTL_ADD
 	}
 	ev := unix.EpollEvent{Events: unix.EPOLLOUT | unix.EPOLLONESHOT, Fd: int32(in.slot), Pad: int32(in.gen)}
-	s.mu.RLock()
-	err := net.ErrClosed
-	if s.fd >= 0 {
-		err = unix.EpollCtl(in.pl.wepfd, op, int(s.fd), &ev)
+	if !s.acquire() {
+		return net.ErrClosed
 	}
-	s.mu.RUnlock()
+	err := unix.EpollCtl(in.pl.wepfd, op, int(s.fd), &ev)
+	s.release()
 	if err != nil {
-		if err == net.ErrClosed {
-			return err
-		}
 		return os.NewSyscallError("epoll_ctl", err)
 	}
-	s.armed = true
+	in.armed = true
 	return nil
 }
 

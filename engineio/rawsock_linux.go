@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -23,23 +24,37 @@ import (
 //
 // What the net.Conn guaranteed, rawSock keeps:
 //   - The descriptor is never closed during a system call on it, so that its number cannot
-//     be reused under a read, write or epoll_ctl: every call holds mu shared, Close holds it
-//     exclusively.
+//     be reused under a read, write or epoll_ctl: every call holds a reference (state),
+//     and Close closes the descriptor once the calls in progress, all of them non-blocking,
+//     have returned.
 //   - Writes are atomic: a write holds wlock until all of it is written, waits included, so
 //     frames of several writers never interleave.
 //   - A write deadline ends a write that waits too long; Close ends it at once.
+//
+// It lives in its connection's inbound, which is what wsConn holds as its socket (sockConn,
+// sockRC): 32 bytes there, where a pointer back would cost 8 more.
 type rawSock struct {
-	fd     int32
-	closed atomic.Bool
-	// armed tells that the socket is in its poller's write set (added once, re-armed for each
-	// wait: EPOLLONESHOT). Guarded by wlock.
-	armed    bool
-	mu       sync.RWMutex
+	fd       int32
+	state    atomic.Uint32 // closedBit, and the number of system calls in progress
 	wlock    sync.Mutex
 	deadline atomic.Int64               // write deadline in Unix nanoseconds; 0: none
 	waiting  atomic.Pointer[sockWaiter] // the writer waiting for room, if any
-	in       *inbound                   // whose poller watches for room
 }
+
+const closedBit = 1 << 31
+
+// acquire takes a reference for a system call; it fails once the socket is closed.
+func (s *rawSock) acquire() bool {
+	if s.state.Add(1)&closedBit != 0 {
+		s.state.Add(^uint32(0))
+		return false
+	}
+	return true
+}
+
+func (s *rawSock) release() { s.state.Add(^uint32(0)) }
+
+func (s *rawSock) closed() bool { return s.state.Load()&closedBit != 0 }
 
 // errUnwatched ends a write that would have to wait after the connection left its poller: it
 // is being closed, and nothing would wake the writer.
@@ -90,36 +105,9 @@ func (s *rawSock) wake() {
 	}
 }
 
-// Close ends a waiting write and closes the descriptor as soon as no system call uses it.
-func (s *rawSock) Close() error {
-	if s.closed.Swap(true) {
-		return net.ErrClosed
-	}
-	s.wake()
-	s.mu.Lock()
-	err := unix.Close(int(s.fd))
-	s.fd = -1
-	s.mu.Unlock()
-	if err != nil {
-		return os.NewSyscallError("close", err)
-	}
-	return nil
-}
-
-// SetWriteDeadline bounds the current and later writes, as net.Conn's does.
-func (s *rawSock) SetWriteDeadline(t time.Time) error {
-	var d int64
-	if !t.IsZero() {
-		d = t.UnixNano()
-	}
-	s.deadline.Store(d)
-	s.wake() // a waiting writer measures its wait again
-	return nil
-}
-
 // check tells whether a write may go on: not after Close, nor after the deadline.
 func (s *rawSock) check() error {
-	if s.closed.Load() {
+	if s.closed() {
 		return net.ErrClosed
 	}
 	if d := s.deadline.Load(); d != 0 && time.Now().UnixNano() >= d {
@@ -128,8 +116,43 @@ func (s *rawSock) check() error {
 	return nil
 }
 
+// sockConn is a connection's inbound as the wsSocket of its wsConn, once the socket is taken
+// from its net.Conn: the writes outside vectored batches (101 response, pong, close frame),
+// the write deadline and Close.
+type sockConn inbound
+
+// Close ends a waiting write and closes the descriptor once no system call uses it.
+func (c *sockConn) Close() error {
+	s := &c.sock
+	if s.state.Or(closedBit)&closedBit != 0 {
+		return net.ErrClosed
+	}
+	s.wake()
+	// The calls in progress do not wait (reads and writes of a non-blocking socket,
+	// epoll_ctl): they end within microseconds.
+	for s.state.Load() != closedBit {
+		runtime.Gosched()
+	}
+	if err := unix.Close(int(s.fd)); err != nil {
+		return os.NewSyscallError("close", err)
+	}
+	return nil
+}
+
+// SetWriteDeadline bounds the current and later writes, as net.Conn's does.
+func (c *sockConn) SetWriteDeadline(t time.Time) error {
+	var d int64
+	if !t.IsZero() {
+		d = t.UnixNano()
+	}
+	c.sock.deadline.Store(d)
+	c.sock.wake() // a waiting writer measures its wait again
+	return nil
+}
+
 // Write writes all of b, waiting for room as needed.
-func (s *rawSock) Write(b []byte) (int, error) {
+func (c *sockConn) Write(b []byte) (int, error) {
+	s := &c.sock
 	s.wlock.Lock()
 	defer s.wlock.Unlock()
 	n := 0
@@ -137,20 +160,18 @@ func (s *rawSock) Write(b []byte) (int, error) {
 		if err := s.check(); err != nil {
 			return n, err
 		}
-		s.mu.RLock()
-		if s.fd < 0 {
-			s.mu.RUnlock()
+		if !s.acquire() {
 			return n, net.ErrClosed
 		}
 		m, err := unix.Write(int(s.fd), b[n:])
-		s.mu.RUnlock()
+		s.release()
 		if m > 0 {
 			n += m
 		}
 		switch {
 		case err == unix.EINTR:
 		case err == unix.EAGAIN:
-			if err := s.waitRoom(); err != nil {
+			if err := (*inbound)(c).waitRoom(); err != nil {
 				return n, err
 			}
 		case err != nil:
@@ -161,9 +182,10 @@ func (s *rawSock) Write(b []byte) (int, error) {
 	}
 }
 
-// waitRoom waits until the socket may take more, the deadline passes or s is closed; wlock is
-// held.
-func (s *rawSock) waitRoom() error {
+// waitRoom waits until the socket may take more, the write deadline passes or the socket is
+// closed; the caller holds sock.wlock.
+func (in *inbound) waitRoom() error {
+	s := &in.sock
 	w := waiterPool.Get().(*sockWaiter)
 	s.waiting.Store(w)
 	defer func() {
@@ -178,7 +200,7 @@ func (s *rawSock) waitRoom() error {
 	if err := s.check(); err != nil {
 		return err
 	}
-	if err := s.in.watchWrite(); err != nil {
+	if err := in.watchWrite(); err != nil {
 		return err
 	}
 	var expired <-chan time.Time
@@ -195,32 +217,31 @@ func (s *rawSock) waitRoom() error {
 	}
 }
 
-// rawConn is s as a syscall.RawConn, the way wsConn reaches its socket for vectored writes,
-// reads and epoll registrations (see wsConn.rc).
-type rawConn rawSock
+// sockRC is a connection's inbound as the syscall.RawConn of its wsConn, once the socket is
+// taken from its net.Conn: vectored writes, the poller's reads and epoll registrations.
+type sockRC inbound
 
 // Control runs f with the descriptor, which stays open meanwhile.
-func (c *rawConn) Control(f func(fd uintptr)) error {
-	s := (*rawSock)(c)
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.fd < 0 {
+func (c *sockRC) Control(f func(fd uintptr)) error {
+	s := &c.sock
+	if !s.acquire() {
 		return net.ErrClosed
 	}
 	f(uintptr(s.fd))
+	s.release()
 	return nil
 }
 
 // Read runs f with the descriptor once. f must not ask to wait (return false): the poller is
 // what waits for the socket to be readable.
-func (c *rawConn) Read(f func(fd uintptr) bool) error {
-	s := (*rawSock)(c)
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.fd < 0 {
+func (c *sockRC) Read(f func(fd uintptr) bool) error {
+	s := &c.sock
+	if !s.acquire() {
 		return net.ErrClosed
 	}
-	if !f(uintptr(s.fd)) {
+	done := f(uintptr(s.fd))
+	s.release()
+	if !done {
 		return errReadWait
 	}
 	return nil
@@ -228,25 +249,23 @@ func (c *rawConn) Read(f func(fd uintptr) bool) error {
 
 // Write runs f with the descriptor until f reports that it is done, waiting for room each
 // time f returns false; no other write runs meanwhile.
-func (c *rawConn) Write(f func(fd uintptr) bool) error {
-	s := (*rawSock)(c)
+func (c *sockRC) Write(f func(fd uintptr) bool) error {
+	s := &c.sock
 	s.wlock.Lock()
 	defer s.wlock.Unlock()
 	for {
 		if err := s.check(); err != nil {
 			return err
 		}
-		s.mu.RLock()
-		if s.fd < 0 {
-			s.mu.RUnlock()
+		if !s.acquire() {
 			return net.ErrClosed
 		}
 		done := f(uintptr(s.fd))
-		s.mu.RUnlock()
+		s.release()
 		if done {
 			return nil
 		}
-		if err := s.waitRoom(); err != nil {
+		if err := (*inbound)(c).waitRoom(); err != nil {
 			return err
 		}
 	}

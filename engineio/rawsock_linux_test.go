@@ -5,6 +5,7 @@ import (
 	"os"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/tomato-code/realtime/internal/testutil"
 )
@@ -23,10 +24,11 @@ func openFiles(t *testing.T) int {
 // does not read, and waits until a write waits for room.
 func fillSocket(t *testing.T, r *recorder) *rawSock {
 	t.Helper()
-	sock, ok := r.s.ws.conn.(*rawSock)
+	sc, ok := r.s.ws.conn.(*sockConn)
 	if !ok {
-		t.Fatalf("websocket of a poller holds %T, want *rawSock", r.s.ws.conn)
+		t.Fatalf("websocket of a poller holds %T, want *sockConn", r.s.ws.conn)
 	}
+	sock := &sc.sock
 	big := NewTextMessage(make([]byte, 1<<20))
 	for range 64 {
 		if err := r.s.Send(big); err != nil {
@@ -55,8 +57,8 @@ func TestPollerTakesTheSocketOver(t *testing.T) {
 	recs := make([]*recorder, n)
 	for i := range n {
 		clients[i], recs[i] = openWS(t, ts)
-		if _, ok := recs[i].s.ws.conn.(*rawSock); !ok {
-			t.Fatalf("connection %d holds %T, want *rawSock", i, recs[i].s.ws.conn)
+		if _, ok := recs[i].s.ws.conn.(*sockConn); !ok {
+			t.Fatalf("connection %d holds %T, want *sockConn", i, recs[i].s.ws.conn)
 		}
 	}
 	// Each connection: the client's socket and the server's.
@@ -84,8 +86,8 @@ func TestRawSocketWriteDeadline(t *testing.T) {
 	ts := newTestServer(t, Config{PingInterval: time.Minute, WriteQueueBytes: 1 << 30}, false)
 	c, r := openWS(t, ts)
 	defer c.conn.Close()
-	sock := fillSocket(t, r)
-	sock.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))
+	fillSocket(t, r)
+	r.s.ws.conn.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))
 	ev := r.waitClose(t)
 	if ev.reason != ReasonTransportError || !errors.Is(ev.err, os.ErrDeadlineExceeded) {
 		t.Errorf("close %+v, want a transport error with os.ErrDeadlineExceeded", ev)
@@ -108,7 +110,18 @@ func TestRawSocketCloseEndsWaitingWrite(t *testing.T) {
 	before := openFiles(t)
 	r.s.terminate(ReasonPingTimeout, nil, msgClose, true)
 	r.waitClose(t)
-	eventually(t, "the server's socket closed", func() bool { return sock.closed.Load() && openFiles(t) == before-1 })
+	eventually(t, "the server's socket closed", func() bool { return sock.closed() && openFiles(t) == before-1 })
 
 	eventually(t, "the writer gone", func() bool { return sock.waiting.Load() == nil })
+}
+
+// The socket state adds 32 bytes to a connection's inbound, which stays in the 160-byte size
+// class.
+func TestInboundFitsItsSizeClass(t *testing.T) {
+	if got := unsafe.Sizeof(rawSock{}); got != 32 {
+		t.Errorf("rawSock is %d bytes, want 32", got)
+	}
+	if got := unsafe.Sizeof(inbound{}); got > 160 {
+		t.Errorf("inbound is %d bytes: past the 160-byte size class", got)
+	}
 }

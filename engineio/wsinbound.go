@@ -24,7 +24,8 @@ type inbound struct {
 	slot uint32
 	gen  uint32
 
-	// sock is the socket once taken from its net.Conn (then c.conn and c.rc lead here).
+	// sock is the socket once taken from its net.Conn (then c.conn and c.rc are in, as
+	// sockConn and sockRC).
 	sock rawSock
 
 	// mu guards the queue and the registration's state; every epoll change of the socket is
@@ -44,6 +45,9 @@ type inbound struct {
 	done bool
 	// attached tells that the session is known (wsConn.sess): items may be delivered.
 	attached bool
+	// armed tells that the socket is in its poller's write set (added once, re-armed for each
+	// wait: EPOLLONESHOT). Guarded by sock.wlock, held by the writer that waits.
+	armed bool
 }
 
 // inItem is one control frame or complete data message, or the end of the connection.
