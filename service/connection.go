@@ -97,7 +97,7 @@ const singleSessionTimeout = 5 * time.Second
 func (s *Service) setupNamespace(ns *socketio.Namespace) {
 	name := ns.Name()
 	ns.Use(func(sock *socketio.Socket) error {
-		id, err := s.verifier.VerifyAuth(sock.Handshake().Auth)
+		id, err := s.verifier.VerifyAuth(sock.Auth())
 		if err != nil {
 			reason := metrics.RefusedInvalidToken
 			if errors.Is(err, auth.ErrNoToken) {
@@ -105,7 +105,7 @@ func (s *Service) setupNamespace(ns *socketio.Namespace) {
 			}
 			s.metrics.ConnectRefused(name, reason)
 			s.log.Info("connect refused", "namespace", name, "error", err.Error(), "reason", auth.Reason(err),
-				"address", sock.Handshake().Address)
+				"address", sock.Address())
 			return err // its text, "Authentication error" or "Invalid token", is the client's connect_error
 		}
 		sock.SetData(newSocketData(id, time.Now()))
@@ -161,7 +161,7 @@ func (s *Service) onConnect(ns *socketio.Namespace, sock *socketio.Socket) {
 	}
 	s.metrics.Connected(name)
 	s.log.Info("connect", "namespace", name, "socket", sock.ID(), "user", d.UserID(), "restaurant", d.RestaurantID(),
-		"transport", sock.Transport(), "address", sock.Handshake().Address)
+		"transport", sock.Transport(), "address", sock.Address())
 }
 
 // orderResult is the acknowledgement of join_order and leave_order, as the reference sends it.

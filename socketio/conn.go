@@ -314,8 +314,8 @@ var invalidNamespace = json.RawMessage(`{"message":"Invalid namespace"}`)
 
 // connect runs the CONNECT of a namespace: lookup, middleware, then the socket joins.
 func (c *conn) connect(p *parser.Packet) {
-	s := &Socket{conn: c, hs: newHandshake(c.sess.Handshake(), p.Data)}
-	ns := c.srv.lookup(p.Namespace, &s.hs)
+	s := &Socket{conn: c, auth: p.Data}
+	ns := c.srv.lookup(p.Namespace, s)
 	if ns == nil {
 		c.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: p.Namespace, ID: parser.NoID, Data: invalidNamespace})
 		return
@@ -328,7 +328,7 @@ func (c *conn) connect(p *parser.Packet) {
 		return
 	}
 	if c.srv.cfg.DiscardAuth && !joinedRooms(ns.adapter.SocketRooms(s), s.id) {
-		s.hs.Auth = noAuth // not yet reachable by other goroutines: in no room, not in the conn's list
+		s.auth = nil // not yet reachable by other goroutines: in no room, not in the conn's list
 	}
 	c.mu.Lock()
 	if c.closed {

@@ -8,7 +8,7 @@
 //	chat := srv.Of("/")
 //	chat.Use(func(s *socketio.Socket) error { // authentication
 //		var auth struct{ Token string }
-//		json.Unmarshal(s.Handshake().Auth, &auth)
+//		json.Unmarshal(s.Auth(), &auth)
 //		if auth.Token == "" {
 //			return &socketio.ConnectError{Message: "Authentication error"}
 //		}

@@ -18,7 +18,7 @@ func Example() {
 		var auth struct {
 			Token string `json:"token"`
 		}
-		if json.Unmarshal(s.Handshake().Auth, &auth) != nil || auth.Token == "" {
+		if json.Unmarshal(s.Auth(), &auth) != nil || auth.Token == "" {
 			return &socketio.ConnectError{Message: "Authentication error", Data: map[string]any{"retry": false}}
 		}
 		s.SetData(auth.Token)

@@ -12,7 +12,8 @@ import (
 )
 
 // Handshake describes how a socket connected: the Engine.IO session's first request and the
-// auth payload of the namespace CONNECT. It is immutable once the socket exists. Its JSON form
+// auth payload of the namespace CONNECT. Socket.Handshake builds one on each call, from
+// what the socket's connection keeps; it does not change during the socket's life. Its JSON form
 // is the one Node.js socket.io gives socket.handshake (lower-case header names, "issued" in
 // milliseconds), which is what cluster adapters exchange.
 type Handshake struct {
@@ -35,24 +36,32 @@ type Handshake struct {
 }
 
 // newHandshake describes a socket that connects with auth over the session that info
-// describes. Sockets hold theirs by value: one allocation less, and 16 bytes less per socket
-// with the size classes of the two.
+// describes. Sockets do not keep theirs (see Socket.Handshake): it is a value, so that the
+// caller decides whether it escapes.
 func newHandshake(info *engineio.HandshakeInfo, auth json.RawMessage) Handshake {
 	h := Handshake{Auth: auth, info: info}
 	if len(h.Auth) == 0 {
 		h.Auth = noAuth
 	}
 	if info == nil {
-		h.Time = time.Now()
-		return h
+		return h // nothing known of the request; Time stays zero
 	}
 	h.Time, h.Secure, h.URL = info.Time, info.Secure, info.URL
-	h.Address = info.RemoteAddr
-	if host, _, err := net.SplitHostPort(info.RemoteAddr); err == nil {
-		h.Address = host // a part of RemoteAddr: no copy
-	}
+	h.Address = handshakeAddress(info)
 	h.XDomain = info.CrossOrigin
 	return h
+}
+
+// handshakeAddress returns the client's IP address, without port, of the session info
+// describes ("" when it is nil).
+func handshakeAddress(info *engineio.HandshakeInfo) string {
+	if info == nil {
+		return ""
+	}
+	if host, _, err := net.SplitHostPort(info.RemoteAddr); err == nil {
+		return host // a part of RemoteAddr: no copy
+	}
+	return info.RemoteAddr
 }
 
 // noAuth is the Auth of a socket whose client sent none, or whose auth was discarded

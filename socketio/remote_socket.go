@@ -43,5 +43,5 @@ func (s *Socket) info() SocketInfo {
 			data = b
 		}
 	}
-	return SocketInfo{ID: s.id, Handshake: &s.hs, Rooms: s.Rooms(), Data: data}
+	return SocketInfo{ID: s.id, Handshake: s.Handshake(), Rooms: s.Rooms(), Data: data}
 }

@@ -118,8 +118,9 @@ func (srv *Server) OfRegexp(re *regexp.Regexp) *Namespace {
 
 // lookup finds the namespace a CONNECT names, creating a dynamic child when a matcher accepts
 // it, and counts a connection attempt on it so that an empty child is not removed meanwhile
-// (release with ns.pending.Add(-1)). It returns nil for an unknown name.
-func (srv *Server) lookup(name string, hs *Handshake) *Namespace {
+// (release with ns.pending.Add(-1)). It returns nil for an unknown name. s is the socket
+// asking; its handshake is built for the matchers only when one is asked.
+func (srv *Server) lookup(name string, s *Socket) *Namespace {
 	srv.mu.RLock()
 	ns := srv.nsps[name]
 	parents := srv.parents
@@ -130,7 +131,11 @@ func (srv *Server) lookup(name string, hs *Handshake) *Namespace {
 	if ns != nil {
 		return ns
 	}
+	var hs *Handshake
 	for _, p := range parents {
+		if hs == nil {
+			hs = s.Handshake()
+		}
 		if !p.match(name, hs) {
 			continue
 		}

@@ -35,10 +35,11 @@ const (
 // Socket is one client connected to one namespace. A client has one Socket per namespace it
 // joins, all sharing its Engine.IO session. Methods are safe for concurrent use.
 //
-// An idle server holds one Socket per client, so the layout counts: it fits the 208-byte
+// An idle server holds one Socket per client, so the layout counts: it fits the 144-byte
 // size class (TestSocketFitsItsSizeClass). What most sockets never use (handlers of their
 // own, awaited acknowledgements, rooms beyond the first two) lives in extra, allocated on
-// first use.
+// first use, and the Handshake is built when asked for, from the session's description of
+// its request and the auth object, which the socket keeps.
 type Socket struct {
 	id    string
 	ns    *Namespace
@@ -59,7 +60,9 @@ type Socket struct {
 	// Room membership as the MemoryAdapter keeps it (adapter_memory.go).
 	mem membership
 
-	hs Handshake // immutable
+	// auth is the CONNECT's auth object, nil when the client sent none or it was discarded
+	// (Config.DiscardAuth). Immutable once the socket is reachable by other goroutines.
+	auth json.RawMessage
 }
 
 // socketExtra is the part of a Socket that most sockets never use.
@@ -122,8 +125,27 @@ func (s *Socket) ID() string { return s.id }
 // Namespace returns the socket's namespace.
 func (s *Socket) Namespace() *Namespace { return s.ns }
 
-// Handshake returns how the socket connected.
-func (s *Socket) Handshake() *Handshake { return &s.hs }
+// Handshake returns how the socket connected. It is built on each call (an allocation of
+// about 100 bytes; sockets do not keep one, which saved 64 bytes per client) and belongs to
+// the caller; successive calls give equal values. Auth and Address read their parts without
+// building it.
+func (s *Socket) Handshake() *Handshake {
+	h := newHandshake(s.conn.sess.Handshake(), s.auth)
+	return &h
+}
+
+// Auth returns the auth object of the socket's CONNECT, as Handshake().Auth does: {} when the
+// client sent none, or when it was discarded (Config.DiscardAuth) after the middleware ran.
+// The bytes are shared: do not modify them.
+func (s *Socket) Auth() json.RawMessage {
+	if len(s.auth) == 0 {
+		return noAuth
+	}
+	return s.auth
+}
+
+// Address returns the client's IP address, without port, as Handshake().Address does.
+func (s *Socket) Address() string { return handshakeAddress(s.conn.sess.Handshake()) }
 
 // DisconnectError returns the error that ended the socket's connection, when it ended with one
 // (reason "transport error" or "parse error"): its transport's read or write error, or the

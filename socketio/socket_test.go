@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -30,8 +31,16 @@ func TestConnectMain(t *testing.T) {
 	if rooms := s.Rooms(); len(rooms) != 1 || rooms[0] != s.ID() {
 		t.Fatalf("rooms %v", rooms)
 	}
-	if hs := s.Handshake(); hs.Address != "127.0.0.1" || hs.QueryValue("EIO") != "4" || hs.Query().Get("transport") != "websocket" || hs.HeaderValue("user-agent") != "test" {
+	hs := s.Handshake()
+	if hs.Address != "127.0.0.1" || hs.QueryValue("EIO") != "4" || hs.Query().Get("transport") != "websocket" || hs.HeaderValue("user-agent") != "test" || hs.Time.IsZero() {
 		t.Fatalf("handshake %+v", hs)
+	}
+	// The handshake is built on each call, from what the socket keeps: always the same.
+	if again := s.Handshake(); again == hs || !reflect.DeepEqual(again, hs) {
+		t.Fatalf("second handshake %+v (same pointer: %v), first %+v", again, again == hs, hs)
+	}
+	if s.Address() != hs.Address || string(s.Auth()) != string(hs.Auth) {
+		t.Fatalf("Address %q, Auth %s; handshake's %q, %s", s.Address(), s.Auth(), hs.Address, hs.Auth)
 	}
 	if n := srv.Of("/").SocketCount(); n != 1 {
 		t.Fatalf("SocketCount = %d", n)
@@ -40,13 +49,13 @@ func TestConnectMain(t *testing.T) {
 
 func TestConnectCustomWithAuth(t *testing.T) {
 	srv := testServer(t, Config{})
-	srv.Of("/custom").OnConnection(func(s *Socket) { s.Emit("auth", s.Handshake().Auth) })
+	srv.Of("/custom").OnConnection(func(s *Socket) { s.Emit("auth", s.Handshake().Auth, s.Auth()) })
 	cl := newClient(t, srv)
 	cl.send(`0/custom`) // no comma: valid
-	cl.expect(`0/custom,{"sid":"*"}`, `2/custom,["auth",{}]`)
+	cl.expect(`0/custom,{"sid":"*"}`, `2/custom,["auth",{},{}]`)
 	cl2 := newClient(t, srv)
 	cl2.send(`0/custom,{"token":"abc"}`)
-	cl2.expect(`0/custom,{"sid":"*"}`, `2/custom,["auth",{"token":"abc"}]`)
+	cl2.expect(`0/custom,{"sid":"*"}`, `2/custom,["auth",{"token":"abc"},{"token":"abc"}]`)
 }
 
 // Config.DiscardAuth: the middleware reads the auth object, the connected socket reads {};
@@ -55,22 +64,22 @@ func TestDiscardAuth(t *testing.T) {
 	srv := testServer(t, Config{DiscardAuth: true})
 	seen := make(chan string, 2)
 	srv.Of("/").Use(func(s *Socket) error {
-		seen <- string(s.Handshake().Auth)
-		if strings.Contains(string(s.Handshake().Auth), "keep") {
+		seen <- string(s.Handshake().Auth) + " " + string(s.Auth())
+		if strings.Contains(string(s.Auth()), "keep") {
 			s.Join("vip")
 		}
 		return nil
 	})
-	srv.Of("/").OnConnection(func(s *Socket) { s.Emit("auth", s.Handshake().Auth) })
+	srv.Of("/").OnConnection(func(s *Socket) { s.Emit("auth", s.Handshake().Auth, s.Auth()) })
 	cl := newClient(t, srv)
 	cl.send(`0{"token":"abc"}`)
-	cl.expect(`0{"sid":"*"}`, `2["auth",{}]`)
-	if got := <-seen; got != `{"token":"abc"}` {
+	cl.expect(`0{"sid":"*"}`, `2["auth",{},{}]`)
+	if got := <-seen; got != `{"token":"abc"} {"token":"abc"}` {
 		t.Errorf("middleware read %s", got)
 	}
 	cl2 := newClient(t, srv)
 	cl2.send(`0{"token":"keep"}`)
-	cl2.expect(`0{"sid":"*"}`, `2["auth",{"token":"keep"}]`)
+	cl2.expect(`0{"sid":"*"}`, `2["auth",{"token":"keep"},{"token":"keep"}]`)
 	<-seen
 }
 
