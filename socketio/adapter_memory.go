@@ -253,13 +253,45 @@ func (s *Socket) roomCountLocked() int {
 }
 
 // NewMemoryAdapter returns the in-memory adapter of ns.
+//
+// The first one made for a Server's namespace while Config.Adapter makes the namespace's
+// adapter is also the namespace's index of its connected sockets (Namespace.Socket, Sockets,
+// SocketCount): an adapter that makes one must forward AddAll and DelAll to it, as the
+// Adapter documentation asks.
 func NewMemoryAdapter(ns LocalNamespace) *MemoryAdapter {
 	a := &MemoryAdapter{ns: ns, seed: maphash.MakeSeed()}
 	for i := range a.shards {
 		a.shards[i].rooms = make(map[string]roomEntry)
 		a.shards[i].ids = make(map[string]*Socket)
 	}
+	// The namespace's adapter is set once the factory returns; until then the namespace is
+	// not published, so these fields are only this goroutine's.
+	if l, ok := ns.(localNamespace); ok && l.ns.adapter == nil && l.ns.index == nil && l.ns.match == nil {
+		l.ns.index = a
+	}
 	return a
+}
+
+// socket returns the connected socket whose id is id, or nil.
+func (a *MemoryAdapter) socket(id string) *Socket {
+	sh := &a.shards[a.shardOf(id)]
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	return sh.ids[id]
+}
+
+// socketCount returns the number of sockets in their own room: the connected ones.
+func (a *MemoryAdapter) socketCount() int {
+	a.allMu.RLock()
+	defer a.allMu.RUnlock()
+	return len(a.all)
+}
+
+// sockets returns a copy of the list of sockets in their own room.
+func (a *MemoryAdapter) sockets() []*Socket {
+	a.allMu.RLock()
+	defer a.allMu.RUnlock()
+	return append(make([]*Socket, 0, len(a.all)), a.all...)
 }
 
 // Namespace returns the namespace the adapter serves.
@@ -279,7 +311,9 @@ func (a *MemoryAdapter) AddAll(s *Socket, rooms []string) {
 	for _, room := range rooms {
 		sh := &a.shards[a.shardOf(room)]
 		if room == s.id {
-			if s.mem.joined {
+			// A socket is in its own room, listed among the connected sockets, from
+			// when it connected: one that its middleware joined there still runs it.
+			if s.mem.joined || s.state.Load() == stateConnecting {
 				continue
 			}
 			s.mem.joined = true

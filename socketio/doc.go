@@ -70,7 +70,8 @@
 //
 // # Locks
 //
-// Lock order, outermost first: Server.mu -> Namespace.mu; Socket.mu -> room index shard ->
+// Lock order, outermost first: Server.mu -> Namespace.mu, or the room index's list of all
+// sockets (a namespace's SocketCount); Socket.mu -> room index shard ->
 // nothing; room index shards (read, in shard order) -> Socket acknowledgements' lock ->
 // engine session. Handlers are never called with a lock of this package held.
 package socketio

@@ -38,16 +38,25 @@ type Namespace struct {
 
 	handlers atomic.Pointer[socketHandlers] // see OnSocketEvent; written under mu
 
+	// index is the MemoryAdapter that Config.Adapter made for this namespace (see
+	// NewMemoryAdapter), whose socket-id index and list of sockets answer Socket, Sockets
+	// and SocketCount: a second index of the connected sockets cost about 55 bytes per
+	// client. Nil for an adapter that made none, and for a dynamic parent.
+	index *MemoryAdapter
+
 	mu           sync.RWMutex
 	middleware   []Middleware
 	onConnection []ConnectionHandler
 	serverSide   map[string]ServerSideHandler
-	sockets      map[string]*Socket
+	sockets      map[string]*Socket // the connected sockets when index is nil
 }
 
 func newNamespace(srv *Server, name string, parent *Namespace) *Namespace {
-	ns := &Namespace{name: name, srv: srv, parent: parent, sockets: make(map[string]*Socket)}
-	ns.adapter = srv.cfg.Adapter(localNamespace{ns})
+	ns := &Namespace{name: name, srv: srv, parent: parent}
+	ns.adapter = srv.cfg.Adapter(localNamespace{ns}) // sets index, if it makes a MemoryAdapter
+	if ns.index == nil {
+		ns.sockets = make(map[string]*Socket)
+	}
 	return ns
 }
 
@@ -93,6 +102,10 @@ func (ns *Namespace) OnServerSideEmit(event string, h ServerSideHandler) {
 
 // Socket returns the connected socket of this server with the given id.
 func (ns *Namespace) Socket(id string) (*Socket, bool) {
+	if ns.index != nil {
+		s := ns.index.socket(id)
+		return s, s != nil
+	}
 	ns.mu.RLock()
 	s, ok := ns.sockets[id]
 	ns.mu.RUnlock()
@@ -109,6 +122,9 @@ func (ns *Namespace) SocketCount() int {
 		}
 		return n
 	}
+	if ns.index != nil {
+		return ns.index.socketCount()
+	}
 	ns.mu.RLock()
 	defer ns.mu.RUnlock()
 	return len(ns.sockets)
@@ -122,6 +138,9 @@ func (ns *Namespace) Sockets() []*Socket {
 			all = append(all, c.Sockets()...)
 		}
 		return all
+	}
+	if ns.index != nil {
+		return ns.index.sockets()
 	}
 	ns.mu.RLock()
 	defer ns.mu.RUnlock()
@@ -175,19 +194,26 @@ func (ns *Namespace) runConnection(s *Socket) {
 	}
 }
 
+// addSocket makes the connected socket s known to the namespace. Its own room is what lists
+// it in the index; without one, the namespace's map does.
 func (ns *Namespace) addSocket(s *Socket) {
-	ns.mu.Lock()
-	ns.sockets[s.id] = s
-	ns.mu.Unlock()
+	if ns.index == nil {
+		ns.mu.Lock()
+		ns.sockets[s.id] = s
+		ns.mu.Unlock()
+	}
 	ns.adapter.AddAll(s, []string{s.id})
 }
 
+// removeSocket runs after the socket left its rooms (Adapter.DelAll), which took it out of
+// the index.
 func (ns *Namespace) removeSocket(s *Socket) {
-	ns.mu.Lock()
-	delete(ns.sockets, s.id)
-	empty := len(ns.sockets) == 0
-	ns.mu.Unlock()
-	if empty && ns.parent != nil {
+	if ns.index == nil {
+		ns.mu.Lock()
+		delete(ns.sockets, s.id)
+		ns.mu.Unlock()
+	}
+	if ns.parent != nil && ns.SocketCount() == 0 {
 		ns.srv.removeIfEmpty(ns)
 	}
 }

@@ -161,9 +161,9 @@ func (srv *Server) removeIfEmpty(ns *Namespace) {
 		return
 	}
 	srv.mu.Lock()
-	ns.mu.RLock()
-	empty := len(ns.sockets) == 0 && ns.pending.Load() == 0 && srv.nsps[ns.name] == ns
-	ns.mu.RUnlock()
+	// No connection in progress, and none can start while srv.mu is held (lookup counts
+	// them under it): every socket that connected is counted by now, and none comes.
+	empty := ns.pending.Load() == 0 && srv.nsps[ns.name] == ns && ns.SocketCount() == 0
 	if empty {
 		delete(srv.nsps, ns.name)
 		ns.parent.mu.Lock()
