@@ -140,3 +140,41 @@ func TestMembership(t *testing.T) {
 		t.Errorf("after refilling: %d inline", s.mem.n)
 	}
 }
+
+// TestIDIndex checks the id index with ids that share a hash, which real ids are not expected
+// ever to do: the second is found through the overflow map, either can leave first, and the
+// overflow map goes when it is empty.
+func TestIDIndex(t *testing.T) {
+	x := idIndex{byHash: make(map[uint64]*Socket)}
+	a, b, c := &Socket{id: "a"}, &Socket{id: "b"}, &Socket{id: "c"}
+	x.put(1, a)
+	x.put(1, b) // the hash of a
+	x.put(2, c)
+	all := func() []string {
+		var ids []string
+		for s := range x.sockets() {
+			ids = append(ids, s.id)
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	if x.get(1, "a") != a || x.get(1, "b") != b || x.get(2, "c") != c || x.get(1, "c") != nil || x.get(3, "a") != nil {
+		t.Fatalf("lookups: a %p b %p c %p, c under a's hash %p, a under another %p",
+			x.get(1, "a"), x.get(1, "b"), x.get(2, "c"), x.get(1, "c"), x.get(3, "a"))
+	}
+	if got := all(); !slices.Equal(got, []string{"a", "b", "c"}) {
+		t.Fatalf("sockets %v", got)
+	}
+	x.del(1, &Socket{id: "a"}) // another socket of the same id: not indexed, nothing removed
+	x.del(1, a)
+	if x.get(1, "a") != nil || x.get(1, "b") != b || x.more == nil {
+		t.Fatalf("after a left: a %p, b %p", x.get(1, "a"), x.get(1, "b"))
+	}
+	x.del(1, b)
+	if x.get(1, "b") != nil || x.more != nil || len(x.byHash) != 1 {
+		t.Fatalf("after b left: b %p, overflow %v, %d by hash", x.get(1, "b"), x.more, len(x.byHash))
+	}
+	if got := all(); !slices.Equal(got, []string{"c"}) {
+		t.Fatalf("sockets %v", got)
+	}
+}

@@ -25,3 +25,14 @@ func TestSocketFitsItsSizeClass(t *testing.T) {
 		}
 	}
 }
+
+// The MemoryAdapter's shards fill a cache line each, so that locking one does not slow
+// broadcasts on its neighbours.
+func TestRoomShardFillsACacheLine(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("the layout is measured for 64-bit platforms")
+	}
+	if n := unsafe.Sizeof(roomShard{}); n != 64 {
+		t.Errorf("roomShard is %d bytes, not a 64-byte cache line", n)
+	}
+}
