@@ -30,10 +30,10 @@ type Config struct {
 	// on the goroutine that delivered it, before Emit returns for local emits. It must be
 	// quick and must not block: a metrics counter, not I/O.
 	OnBroadcast func(namespace string, d Delivery)
-	// DiscardAuth makes each socket's Handshake.Auth read {} once the namespace's middleware
-	// has accepted the socket: the CONNECT's auth object, often a bearer token, is then not
-	// kept for the socket's life, and its bytes (the whole CONNECT message) are freed. The
-	// middleware still reads it. A socket that its middleware joined to rooms keeps it, since
+	// DiscardAuth makes each socket's Auth (and Handshake().Auth) read {} once the
+	// namespace's middleware has accepted the socket: the CONNECT's auth object, often a
+	// bearer token, is then not kept for the socket's life, and its bytes (the whole CONNECT
+	// message) are freed. The middleware still reads it. A socket that its middleware joined to rooms keeps it, since
 	// other goroutines may already be reading it. Default false, as in Node.js.
 	DiscardAuth bool
 }
