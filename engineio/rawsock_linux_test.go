@@ -1,11 +1,21 @@
 package engineio
 
 import (
+	"bufio"
+	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"net"
 	"os"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/gobwas/ws"
+	"golang.org/x/sys/unix"
 
 	"github.com/tomato-code/realtime/internal/testutil"
 )
@@ -123,5 +133,81 @@ func TestInboundFitsItsSizeClass(t *testing.T) {
 	}
 	if got := unsafe.Sizeof(inbound{}); got > 160 {
 		t.Errorf("inbound is %d bytes: past the 160-byte size class", got)
+	}
+}
+
+// Many writers waiting for room at once, more than one epoll_wait of the poller's write set
+// returns, are all woken as their clients read, and every frame arrives whole and in order.
+// Small socket buffers on both sides make the writes wait after a few KiB.
+func TestManyWritersWaitForRoom(t *testing.T) {
+	if testReadMode != ReadPoller {
+		t.Skip("ReadPoller only")
+	}
+	testutil.CheckGoroutines(t)
+	ts := newTestServer(t, Config{PingInterval: time.Minute, WriteQueueBytes: 64 << 20}, false)
+	const n, msgs, size = 2*pollWriteEvents + 8, 12, 16 << 10
+	small := func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		c.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 4096) })
+		return serr
+	}
+	u := "ws" + strings.TrimPrefix(ts.url, "http") + "?EIO=4&transport=websocket"
+	dialer := ws.Dialer{NetDial: (&net.Dialer{Control: small}).DialContext}
+	clients := make([]*wsClient, n)
+	recs := make([]*recorder, n)
+	for i := range n {
+		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+		conn, br, _, err := dialer.Dial(ctx, u)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if br == nil {
+			br = bufio.NewReader(conn)
+		}
+		clients[i] = &wsClient{t: t, conn: conn, br: br}
+		defer conn.Close()
+		parseOpen(t, clients[i].readText())
+		recs[i] = ts.nextSession(t)
+		sc := recs[i].s.ws.conn.(*sockConn)
+		(*sockRC)(sc).Control(func(fd uintptr) { unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF, 4096) })
+	}
+	payload := func(i, k int) []byte {
+		p := bytes.Repeat([]byte{byte('a' + (i+k)%26)}, size)
+		copy(p, fmt.Appendf(nil, "%04d-%02d", i, k))
+		return p
+	}
+	for i, r := range recs {
+		for k := range msgs {
+			if err := r.s.Send(NewTextMessage(payload(i, k))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for i, r := range recs {
+		sock := &r.s.ws.conn.(*sockConn).sock
+		eventually(t, fmt.Sprintf("writer %d to wait for room", i), func() bool { return sock.waiting.Load() != nil })
+	}
+	errs := make(chan error, n)
+	for i, c := range clients {
+		go func() {
+			for k := range msgs {
+				h, p, err := c.frame()
+				if err != nil {
+					errs <- fmt.Errorf("client %d frame %d: %w", i, k, err)
+					return
+				}
+				if h.OpCode != ws.OpText || !bytes.Equal(p, append([]byte("4"), payload(i, k)...)) {
+					errs <- fmt.Errorf("client %d frame %d: %v, %d bytes %.10q", i, k, h.OpCode, len(p), p)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
