@@ -3,6 +3,8 @@ package engineio
 import (
 	"hash/maphash"
 	"sync"
+
+	"github.com/tomato-code/realtime/internal/hashindex"
 )
 
 // tableShards is the number of independently locked parts of a sessionTable: handshakes and
@@ -10,11 +12,8 @@ import (
 const tableShards = 32
 
 // sessionTable maps sids to sessions. It replaces a sync.Map, which cost about 110 bytes per
-// entry (a boxed key, an entry node and a share of the trie's nodes). Its maps are keyed by
-// the sid's 64-bit hash rather than the sid (the session holds the sid): a slot of 16 bytes
-// instead of 24, about 28 bytes per session instead of 42. Two sids with one hash (about one
-// chance in 10^8 among a million sessions) are told apart by the session's own sid, the
-// second one going to the shard's overflow map.
+// entry (a boxed key, an entry node and a share of the trie's nodes). Its shards are keyed by
+// the sid's hash, the one that chose the shard (hashindex): about 28 bytes per session.
 type sessionTable struct {
 	seed   maphash.Seed
 	shards [tableShards]tableShard
@@ -23,17 +22,12 @@ type sessionTable struct {
 
 type tableShard struct {
 	mu       sync.RWMutex
-	m        map[uint64]*Session
-	overflow map[string]*Session // sids whose hash another session holds in m; usually nil
-	_        [24]byte            // keeps shards on separate cache lines
+	sessions hashindex.Index[*Session]
+	_        [24]byte // keeps shards on separate cache lines
 }
 
 func newSessionTable() *sessionTable {
-	t := &sessionTable{seed: maphash.MakeSeed()}
-	for i := range t.shards {
-		t.shards[i].m = make(map[uint64]*Session)
-	}
-	return t
+	return &sessionTable{seed: maphash.MakeSeed()}
 }
 
 func (t *sessionTable) shard(sid string) (*tableShard, uint64) {
@@ -49,26 +43,16 @@ func (t *sessionTable) shard(sid string) (*tableShard, uint64) {
 func (t *sessionTable) load(sid string) (*Session, bool) {
 	sh, h := t.shard(sid)
 	sh.mu.RLock()
-	defer sh.mu.RUnlock()
-	if s, ok := sh.m[h]; ok && s.id == sid {
-		return s, true
-	}
-	s, ok := sh.overflow[sid]
-	return s, ok
+	s := sh.sessions.Get(h, sid)
+	sh.mu.RUnlock()
+	return s, s != nil
 }
 
 func (t *sessionTable) store(s *Session) {
 	sh, h := t.shard(s.id)
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if old, ok := sh.m[h]; ok && old.id != s.id {
-		if sh.overflow == nil {
-			sh.overflow = make(map[string]*Session)
-		}
-		sh.overflow[s.id] = s
-		return
-	}
-	sh.m[h] = s
+	sh.sessions.Put(h, s)
+	sh.mu.Unlock()
 }
 
 // compareAndDelete removes s under its sid if it is still the one stored there, and reports
@@ -77,18 +61,7 @@ func (t *sessionTable) compareAndDelete(s *Session) bool {
 	sh, h := t.shard(s.id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if sh.m[h] == s {
-		delete(sh.m, h)
-		return true
-	}
-	if sh.overflow[s.id] == s {
-		delete(sh.overflow, s.id)
-		if len(sh.overflow) == 0 {
-			sh.overflow = nil
-		}
-		return true
-	}
-	return false
+	return sh.sessions.Delete(h, s)
 }
 
 // each calls fn for the sessions stored now, with no lock held: fn may close sessions, which
@@ -99,10 +72,7 @@ func (t *sessionTable) each(fn func(*Session)) {
 		sh := &t.shards[i]
 		sh.mu.RLock()
 		batch = batch[:0]
-		for _, s := range sh.m {
-			batch = append(batch, s)
-		}
-		for _, s := range sh.overflow {
+		for s := range sh.sessions.All() {
 			batch = append(batch, s)
 		}
 		sh.mu.RUnlock()

@@ -44,7 +44,7 @@ func TestSessionTableHashCollisions(t *testing.T) {
 		t.Fatal("overflowed sessions not removed")
 	}
 	sh, _ := tab.shard("x")
-	if len(sh.m) != 0 || sh.overflow != nil {
-		t.Fatalf("shard not empty: %d in m, overflow %v", len(sh.m), sh.overflow)
+	if n := sh.sessions.Len(); n != 0 {
+		t.Fatalf("shard not empty: %d sessions", n)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/tomato-code/realtime/engineio"
+	"github.com/tomato-code/realtime/internal/hashindex"
 	"github.com/tomato-code/realtime/socketio/parser"
 )
 
@@ -26,7 +27,7 @@ const roomShards = 64
 // The room index is sharded by room name. Each shard maps a room to its socket while it has
 // one (most rooms: a user's, a socket's own) and to its set of sockets once it had more (a
 // slice for iteration without allocation, and an index for O(1) removal), and, in an index
-// keyed by the id's hash (idIndex), a socket id to its socket (the socket's own room, stored
+// keyed by the id's hash (hashindex), a socket id to its socket (the socket's own room, stored
 // without a set). Broadcasting encodes the packet
 // once, on the first target, and hands the same messages to every target; a socket in several
 // target rooms is skipped after the first, by membership checks instead of a per-broadcast
@@ -47,65 +48,8 @@ type MemoryAdapter struct {
 type roomShard struct {
 	mu    sync.RWMutex
 	rooms map[string]roomEntry
-	ids   idIndex
-	_     [16]byte // keeps shards on separate cache lines
-}
-
-// idIndex is a shard's index of socket ids, the sockets' own rooms. It is keyed by the id's
-// hash, the one that chose the shard, rather than by the id: an entry is 16 bytes instead of
-// 24, which saved about 20 bytes per socket, and a lookup hashes the id once. A socket whose
-// id has the hash of another's (with 64 random bits of seed, not expected ever to happen) is
-// kept in more, by its id.
-type idIndex struct {
-	byHash map[uint64]*Socket
-	more   map[string]*Socket // nil while empty
-}
-
-// get returns the socket whose id is id, of hash h, or nil.
-func (x *idIndex) get(h uint64, id string) *Socket {
-	if s := x.byHash[h]; s != nil && s.id == id {
-		return s
-	}
-	return x.more[id]
-}
-
-// put adds s, whose id has hash h.
-func (x *idIndex) put(h uint64, s *Socket) {
-	if cur, ok := x.byHash[h]; !ok || cur.id == s.id {
-		x.byHash[h] = s
-		return
-	}
-	if x.more == nil {
-		x.more = make(map[string]*Socket)
-	}
-	x.more[s.id] = s
-}
-
-// del removes s, whose id has hash h, if it is there.
-func (x *idIndex) del(h uint64, s *Socket) {
-	if x.byHash[h] == s {
-		delete(x.byHash, h)
-		return
-	}
-	if x.more[s.id] == s {
-		delete(x.more, s.id)
-		if len(x.more) == 0 {
-			x.more = nil
-		}
-	}
-}
-
-// sockets returns the indexed sockets, in no particular order.
-func (x *idIndex) sockets() iter.Seq[*Socket] {
-	return func(yield func(*Socket) bool) {
-		for _, m := range [2]iter.Seq[*Socket]{maps.Values(x.byHash), maps.Values(x.more)} {
-			for s := range m {
-				if !yield(s) {
-					return
-				}
-			}
-		}
-	}
+	ids   hashindex.Index[*Socket] // the sockets by id, keyed by the id's hash (the shard's)
+	_     [16]byte                 // keeps shards on separate cache lines
 }
 
 // roomEntry is a room of the index: its only socket, or the set of its sockets. A room of
@@ -320,7 +264,6 @@ func NewMemoryAdapter(ns LocalNamespace) *MemoryAdapter {
 	a := &MemoryAdapter{ns: ns, seed: maphash.MakeSeed()}
 	for i := range a.shards {
 		a.shards[i].rooms = make(map[string]roomEntry)
-		a.shards[i].ids.byHash = make(map[uint64]*Socket)
 	}
 	// The namespace's adapter is set once the factory returns; until then the namespace is
 	// not published, so these fields are only this goroutine's.
@@ -336,7 +279,7 @@ func (a *MemoryAdapter) socket(id string) *Socket {
 	sh := a.shard(h)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
-	return sh.ids.get(h, id)
+	return sh.ids.Get(h, id)
 }
 
 // socketCount returns the number of sockets in their own room: the connected ones.
@@ -382,7 +325,7 @@ func (a *MemoryAdapter) AddAll(s *Socket, rooms []string) {
 			}
 			s.mem.joined = true
 			sh.mu.Lock()
-			sh.ids.put(h, s)
+			sh.ids.Put(h, s)
 			sh.mu.Unlock()
 			a.allMu.Lock()
 			s.memAllPos = int32(len(a.all))
@@ -463,7 +406,7 @@ func (a *MemoryAdapter) DelAll(s *Socket) {
 		h := a.hashOf(s.id)
 		sh := a.shard(h)
 		sh.mu.Lock()
-		sh.ids.del(h, s)
+		sh.ids.Delete(h, s)
 		sh.mu.Unlock()
 		a.allMu.Lock()
 		i, last := s.memAllPos, int32(len(a.all)-1)
@@ -497,7 +440,7 @@ func (a *MemoryAdapter) Rooms() []string {
 		for r := range sh.rooms {
 			rooms = append(rooms, r)
 		}
-		for s := range sh.ids.sockets() {
+		for s := range sh.ids.All() {
 			if _, dup := sh.rooms[s.id]; !dup {
 				rooms = append(rooms, s.id)
 			}
@@ -515,7 +458,7 @@ func (a *MemoryAdapter) HasRoom(room string) bool {
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
 	_, ok := sh.rooms[room]
-	return ok || sh.ids.get(h, room) != nil
+	return ok || sh.ids.Get(h, room) != nil
 }
 
 // SocketIDs returns the ids of the local targets of opts.
@@ -635,7 +578,7 @@ func (a *MemoryAdapter) fill(rs []resolved) {
 		e := sh.rooms[rs[i].name]
 		rs[i].one, rs[i].set = e.one, e.set
 		if len(rs[i].name) == socketIDLen {
-			rs[i].id = sh.ids.get(rs[i].hash, rs[i].name)
+			rs[i].id = sh.ids.Get(rs[i].hash, rs[i].name)
 		}
 	}
 }
