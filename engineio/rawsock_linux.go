@@ -18,7 +18,7 @@ import (
 // not need: the netFD and two addresses on the heap (~350 B), and the runtime's poll
 // descriptor (~320 B, allocated outside the heap and kept by the runtime for reuse). The
 // poller reads the socket with epoll already; writes rarely wait, and when one does, the
-// poller also watches the socket for room (poller.watchWrite). So the connection keeps only
+// poller also watches the socket for room (inbound.watchWrite). So the connection keeps only
 // the descriptor: take duplicates it and closes the net.Conn, whose poll descriptor then
 // serves the next accepted connection.
 //
@@ -82,11 +82,11 @@ func (w *sockWaiter) wake() {
 // fails, conn untouched, when the descriptor cannot be duplicated (none left): the connection
 // then keeps its net.Conn.
 func (s *rawSock) take(conn net.Conn, rc syscall.RawConn) error {
-	fd := -1
-	var derr error
-	err := rc.Control(func(sysfd uintptr) {
-		fd, derr = unix.FcntlInt(sysfd, unix.F_DUPFD_CLOEXEC, 0)
-	})
+	d := dups.Get().(*dupCtl)
+	err := rc.Control(d.fn)
+	fd, derr := d.fd, d.err
+	d.err = nil
+	dups.Put(d)
 	if err == nil {
 		err = derr
 	}
@@ -96,6 +96,24 @@ func (s *rawSock) take(conn net.Conn, rc syscall.RawConn) error {
 	s.fd = int32(fd)
 	conn.Close()
 	return nil
+}
+
+// dupCtl duplicates a descriptor through a RawConn; pooled with its method value bound once,
+// as epollCtl is, so that a handshake does not allocate a closure for it.
+type dupCtl struct {
+	fd  int
+	err error
+	fn  func(fd uintptr)
+}
+
+var dups = sync.Pool{New: func() any {
+	d := new(dupCtl)
+	d.fn = d.dup
+	return d
+}}
+
+func (d *dupCtl) dup(fd uintptr) {
+	d.fd, d.err = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
 }
 
 // wake wakes the waiting writer, if any.
@@ -150,36 +168,51 @@ func (c *sockConn) SetWriteDeadline(t time.Time) error {
 	return nil
 }
 
-// Write writes all of b, waiting for room as needed.
+// Write writes all of b, waiting for room as needed, through sockRC.Write.
 func (c *sockConn) Write(b []byte) (int, error) {
-	s := &c.sock
-	s.wlock.Lock()
-	defer s.wlock.Unlock()
-	n := 0
-	for {
-		if err := s.check(); err != nil {
-			return n, err
-		}
-		if !s.acquire() {
-			return n, net.ErrClosed
-		}
-		m, err := unix.Write(int(s.fd), b[n:])
-		s.release()
-		if m > 0 {
-			n += m
-		}
-		switch {
-		case err == unix.EINTR:
-		case err == unix.EAGAIN:
-			if err := (*inbound)(c).waitRoom(); err != nil {
-				return n, err
-			}
-		case err != nil:
-			return n, os.NewSyscallError("write", err)
-		case n == len(b):
-			return n, nil
+	w := byteWrites.Get().(*byteWrite)
+	w.b, w.n, w.err = b, 0, nil
+	err := (*sockRC)(c).Write(w.fn)
+	n := w.n
+	if err == nil && w.err != nil {
+		err = os.NewSyscallError("write", w.err)
+	}
+	w.b, w.err = nil, nil
+	byteWrites.Put(w)
+	return n, err
+}
+
+// byteWrite is the state of one sockConn.Write: pooled, with its method value bound once, it
+// costs no allocation per write (one per handshake, for the 101 response).
+type byteWrite struct {
+	b   []byte
+	n   int
+	err error
+	fn  func(fd uintptr) bool
+}
+
+var byteWrites = sync.Pool{New: func() any {
+	w := new(byteWrite)
+	w.fn = w.write
+	return w
+}}
+
+// write writes what remains of w.b; it returns false when the socket is full.
+func (w *byteWrite) write(fd uintptr) bool {
+	for w.n < len(w.b) {
+		m, err := unix.Write(int(fd), w.b[w.n:])
+		switch err {
+		case nil:
+			w.n += m
+		case unix.EINTR:
+		case unix.EAGAIN:
+			return false
+		default:
+			w.err = err
+			return true
 		}
 	}
+	return true
 }
 
 // waitRoom waits until the socket may take more, the write deadline passes or the socket is
