@@ -86,14 +86,22 @@ func TestPollerTakesTheSocketOver(t *testing.T) {
 	eventually(t, "every descriptor closed", func() bool { return openFiles(t) == before })
 }
 
-// A write waiting for room on a client that does not read ends at the write deadline: the
-// deadline set while it waits wakes it to measure its wait again.
-func TestRawSocketWriteDeadline(t *testing.T) {
+// stuckWriterServer starts a server whose writes to a client that does not read wait for
+// room for as long as a test needs (no heartbeat, no queue limit), skipping the test unless
+// connections are read by a poller.
+func stuckWriterServer(t *testing.T) *testServer {
+	t.Helper()
 	if testReadMode != ReadPoller {
 		t.Skip("ReadPoller only")
 	}
 	testutil.CheckGoroutines(t)
-	ts := newTestServer(t, Config{PingInterval: time.Minute, WriteQueueBytes: 1 << 30}, false)
+	return newTestServer(t, Config{PingInterval: time.Minute, WriteQueueBytes: 1 << 30}, false)
+}
+
+// A write waiting for room on a client that does not read ends at the write deadline: the
+// deadline set while it waits wakes it to measure its wait again.
+func TestRawSocketWriteDeadline(t *testing.T) {
+	ts := stuckWriterServer(t)
 	c, r := openWS(t, ts)
 	defer c.conn.Close()
 	fillSocket(t, r)
@@ -107,11 +115,7 @@ func TestRawSocketWriteDeadline(t *testing.T) {
 // Ending a session whose writer waits for room (as a heartbeat timeout does) ends the write at
 // once and closes the socket, though the client neither reads nor closes.
 func TestRawSocketCloseEndsWaitingWrite(t *testing.T) {
-	if testReadMode != ReadPoller {
-		t.Skip("ReadPoller only")
-	}
-	testutil.CheckGoroutines(t)
-	ts := newTestServer(t, Config{PingInterval: time.Minute, WriteQueueBytes: 1 << 30}, false)
+	ts := stuckWriterServer(t)
 	other, _ := openWS(t, ts) // keeps the pollers, and their descriptors, running
 	defer other.conn.Close()
 	c, r := openWS(t, ts)
