@@ -16,15 +16,22 @@ import (
 	"github.com/tomato-code/realtime/test/cluster"
 )
 
-// Garbage on every channel a node listens to is counted and dropped; the node goes on
-// delivering. (No Node.js node here: garbage on a broadcast channel kills Node nodes.)
-func TestMalformedMessages(t *testing.T) {
+// startNodeWithClientInA starts one Go node, with the leak check, and one client in room "a"
+// on it; it returns them, the node's adapter of "/" and a Redis client to publish with.
+func startNodeWithClientInA(t *testing.T) (*goNode, *cluster.Proc, *Adapter, *goredis.Client) {
+	t.Helper()
 	testutil.CheckGoroutines(t)
 	url, key := cluster.RedisURL(t), cluster.Key(t)
 	g1 := startGoNode(t, "g1", url, key, nodeOptions{})
 	clients := startClients(t, clientSpec{Name: "A", URL: g1.url, Rooms: []string{"a"}})
 	g1.synced(t)
-	a := g1.adapter("/")
+	return g1, clients, g1.adapter("/"), cluster.Client(t, url)
+}
+
+// Garbage on every channel a node listens to is counted and dropped; the node goes on
+// delivering. (No Node.js node here: garbage on a broadcast channel kills Node nodes.)
+func TestMalformedMessages(t *testing.T) {
+	g1, clients, a, rc := startNodeWithClientInA(t)
 	deep := strings.Repeat("\x91", wire.MaxDepth+5) + "\xc0"
 	garbage := map[string][]string{
 		a.ch.Broadcast: {"\xc1", "\x80", "\x93\xa1x", "\x93\xa1x\xa1y\x80", "\x93\xa1x\x82\xa4type\x02\xa4data\xa1x\x80",
@@ -35,7 +42,6 @@ func TestMalformedMessages(t *testing.T) {
 		a.ch.SpecificResponse(a.uid):     {"{"},
 		a.ch.Broadcast + "unknown-room#": {"\xc1"}, // not subscribed: never even received
 	}
-	rc := cluster.Client(t, url)
 	ctx := context.Background()
 	want := 0
 	for ch, msgs := range garbage {
@@ -140,18 +146,12 @@ func waitRoomGone(t *testing.T, n *goNode, room string) {
 // look at its options: its packet is not decoded, so a packet that is not a valid event counts
 // as malformed only where one of its rooms is held. What is not MessagePack still counts.
 func TestForeignRoomBroadcastsDroppedBeforeDecoding(t *testing.T) {
-	testutil.CheckGoroutines(t)
-	url, key := cluster.RedisURL(t), cluster.Key(t)
-	g1 := startGoNode(t, "g1", url, key, nodeOptions{})
-	clients := startClients(t, clientSpec{Name: "A", URL: g1.url, Rooms: []string{"a"}})
-	g1.synced(t)
-	a := g1.adapter("/")
+	g1, clients, a, rc := startNodeWithClientInA(t)
 	msg := func(uid string, packet wire.Map, rooms ...string) []byte {
 		return broadcastMsg(t, uid, packet, rooms...)
 	}
 	event := eventPacket
 	notEvent := wire.Map{{Key: "type", Value: int64(0)}, {Key: "data", Value: []any{"connect"}}, {Key: "nsp", Value: "/"}}
-	rc := cluster.Client(t, url)
 	ctx := context.Background()
 	for _, m := range [][]byte{
 		msg("other", notEvent, "x", "y"),         // foreign rooms: dropped unread, not counted
@@ -180,13 +180,7 @@ func TestForeignRoomBroadcastsDroppedBeforeDecoding(t *testing.T) {
 // early drop of broadcasts for rooms this node lacks waits while requests are queued. The two
 // messages go in one pipeline, so that they usually arrive in one read.
 func TestBroadcastRightAfterRemoteJoinIsDelivered(t *testing.T) {
-	testutil.CheckGoroutines(t)
-	url, key := cluster.RedisURL(t), cluster.Key(t)
-	g1 := startGoNode(t, "g1", url, key, nodeOptions{})
-	clients := startClients(t, clientSpec{Name: "A", URL: g1.url, Rooms: []string{"a"}})
-	g1.synced(t)
-	a := g1.adapter("/")
-	rc := cluster.Client(t, url)
+	_, clients, a, rc := startNodeWithClientInA(t)
 	ctx := context.Background()
 	const rounds = 20
 	for i := range rounds {
