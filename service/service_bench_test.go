@@ -28,14 +28,15 @@ func (w *benchWriter) SetReadDeadline(time.Time) error { return nil }
 // Socket.IO broadcast included, to a room nobody is in (delivery to sockets and the network
 // writes are measured by the socketio benchmarks and the load tool).
 func BenchmarkServiceEmit(b *testing.B) {
-	// At warn: the service's work without the "api call" line (see BenchmarkServiceEmitLogged).
-	benchmarkServiceEmit(b, slog.LevelWarn)
+	// At info, the service's default: a call that worked writes no "api call" line (see
+	// BenchmarkServiceEmitLogged).
+	benchmarkServiceEmit(b, slog.LevelInfo)
 }
 
-// BenchmarkServiceEmitLogged is BenchmarkServiceEmit at info, the service's default level, at
-// which every API call writes its line (formatted, then discarded here).
+// BenchmarkServiceEmitLogged is BenchmarkServiceEmit at debug, at which every API call writes
+// its line (formatted, then discarded here).
 func BenchmarkServiceEmitLogged(b *testing.B) {
-	benchmarkServiceEmit(b, slog.LevelInfo)
+	benchmarkServiceEmit(b, slog.LevelDebug)
 }
 
 func benchmarkServiceEmit(b *testing.B, level slog.Level) {

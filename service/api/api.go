@@ -210,9 +210,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.cfg.Observe != nil {
 		h.cfg.Observe(name, status, elapsed)
 	}
-	level := slog.LevelInfo
-	if status >= 500 {
+	// A call that worked is a debug line, as the events in and out are: at thousands of emits
+	// a second an info line each would be most of the log (and a write per emit); the
+	// metrics count them. A refused call points at a misconfigured caller and stays visible.
+	level := slog.LevelDebug
+	switch {
+	case status >= 500:
 		level = slog.LevelError
+	case status >= 400:
+		level = slog.LevelWarn
 	}
 	if ctx := r.Context(); h.cfg.Logger.Enabled(ctx, level) {
 		// A request of a route's own method logs through the route's handler, which has

@@ -663,7 +663,7 @@ func TestDateHeader(t *testing.T) {
 func TestCallLogLine(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	var logs testutil.LogBuffer
-	h := New(Config{Hub: &recorder{}, Key: key, Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{AddSource: true}))})
+	h := New(Config{Hub: &recorder{}, Key: key, Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{AddSource: true, Level: slog.LevelDebug}))})
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	for i, room := range []string{"user:1", "user:2"} {
@@ -687,7 +687,7 @@ func TestCallLogLine(t *testing.T) {
 		if err := json.Unmarshal([]byte(line), &got); err != nil {
 			t.Fatalf("line %q: %v", line, err)
 		}
-		if got.Level != "INFO" || got.Msg != "api call" || got.Method != "POST" || got.Path != RouteEmit || got.Status != 200 ||
+		if got.Level != "DEBUG" || got.Msg != "api call" || got.Method != "POST" || got.Path != RouteEmit || got.Status != 200 ||
 			got.Elapsed == nil || got.Remote == "" || got.Event != "order:update" || got.Namespace != "/" || got.Except != "x" {
 			t.Errorf("line %d: %s", i, line)
 		}
@@ -706,7 +706,7 @@ func TestCallLogLine(t *testing.T) {
 func TestCallLogLineText(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	var logs testutil.LogBuffer
-	h := New(Config{Hub: &recorder{}, Key: key, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	h := New(Config{Hub: &recorder{}, Key: key, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	cases := []struct {
@@ -715,13 +715,13 @@ func TestCallLogLineText(t *testing.T) {
 		want               *regexp.Regexp
 	}{
 		{"POST", RouteEmit, `{"event":"e","room":"r","except":["x","y"]}`, 200,
-			regexp.MustCompile(`^time=\S+ level=INFO msg="api call" method=POST path=/api/v1/internal/emit status=200 elapsed=\S+ remote=127\.0\.0\.1:\d+ event=e namespace=/ rooms=r except=x,y$`)},
+			regexp.MustCompile(`^time=\S+ level=DEBUG msg="api call" method=POST path=/api/v1/internal/emit status=200 elapsed=\S+ remote=127\.0\.0\.1:\d+ event=e namespace=/ rooms=r except=x,y$`)},
 		{"GET", RouteEmit, "", 405,
-			regexp.MustCompile(`^time=\S+ level=INFO msg="api call" method=GET path=/api/v1/internal/emit status=405 elapsed=\S+ remote=127\.0\.0\.1:\d+$`)},
+			regexp.MustCompile(`^time=\S+ level=WARN msg="api call" method=GET path=/api/v1/internal/emit status=405 elapsed=\S+ remote=127\.0\.0\.1:\d+$`)},
 		{"POST", Prefix + "nope", "", 404,
-			regexp.MustCompile(`^time=\S+ level=INFO msg="api call" method=POST path=/api/v1/internal/nope status=404 elapsed=\S+ remote=127\.0\.0\.1:\d+$`)},
+			regexp.MustCompile(`^time=\S+ level=WARN msg="api call" method=POST path=/api/v1/internal/nope status=404 elapsed=\S+ remote=127\.0\.0\.1:\d+$`)},
 		{"POST", RouteEmit, `{"room":"r"}`, 400,
-			regexp.MustCompile(`^time=\S+ level=INFO msg="api call" method=POST path=/api/v1/internal/emit status=400 elapsed=\S+ remote=127\.0\.0\.1:\d+ error="event is required"$`)},
+			regexp.MustCompile(`^time=\S+ level=WARN msg="api call" method=POST path=/api/v1/internal/emit status=400 elapsed=\S+ remote=127\.0\.0\.1:\d+ error="event is required"$`)},
 	}
 	for i, c := range cases {
 		req, _ := http.NewRequest(c.method, srv.URL+c.path, strings.NewReader(c.body))
@@ -739,5 +739,35 @@ func TestCallLogLineText(t *testing.T) {
 		if len(lines) != i+1 || !c.want.MatchString(lines[i]) {
 			t.Errorf("%s %s: line %q, want %v", c.method, c.path, lines[len(lines)-1], c.want)
 		}
+	}
+}
+
+// TestCallLogLineLevels: at the info level a call that worked writes no line, one refused
+// writes a warning; the calls go one after the other, so the warning's line arriving first
+// proves the success wrote nothing.
+func TestCallLogLineLevels(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	var logs testutil.LogBuffer
+	h := New(Config{Hub: &recorder{}, Key: key, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	for _, c := range []struct {
+		key    string
+		status int
+	}{{key, 200}, {"wrong", 403}} {
+		req, _ := http.NewRequest("POST", srv.URL+RouteEmit, strings.NewReader(`{"event":"e","room":"r"}`))
+		req.Header.Set(KeyHeader, c.key)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.status {
+			t.Fatalf("key %q: status %d, want %d", c.key, resp.StatusCode, c.status)
+		}
+	}
+	logs.WaitLine(t, "status=403", 5*time.Second)
+	if got := logs.String(); logs.Count(`msg="api call"`) != 1 || !strings.Contains(got, "level=WARN") {
+		t.Errorf("want one warning for the refused call and nothing for the other:\n%s", got)
 	}
 }
