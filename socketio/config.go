@@ -36,6 +36,10 @@ type Config struct {
 	// message) are freed. The middleware still reads it. A socket that its middleware joined to rooms keeps it, since
 	// other goroutines may already be reading it. Default false, as in Node.js.
 	DiscardAuth bool
+	// JoinWaitTimeout bounds how long a socket's CONNECT reply waits for an adapter that
+	// implements JoinAwaiter to confirm the rooms the middleware joined; after it the socket
+	// connects anyway. Default 2s.
+	JoinWaitTimeout time.Duration
 }
 
 // Delivery is what a broadcast did on this server, for Config.OnBroadcast.
@@ -50,9 +54,16 @@ type Delivery struct {
 // DefaultConnectTimeout is the ConnectTimeout of a zero Config, socket.io's default.
 const DefaultConnectTimeout = 45 * time.Second
 
+// DefaultJoinWaitTimeout is the JoinWaitTimeout of a zero Config: far beyond a broker's round
+// trip, short enough that a handshake does not look hung when the broker is slow.
+const DefaultJoinWaitTimeout = 2 * time.Second
+
 func (c Config) withDefaults() Config {
 	if c.ConnectTimeout <= 0 {
 		c.ConnectTimeout = DefaultConnectTimeout
+	}
+	if c.JoinWaitTimeout <= 0 {
+		c.JoinWaitTimeout = DefaultJoinWaitTimeout
 	}
 	if c.Adapter == nil {
 		c.Adapter = func(ns LocalNamespace) Adapter { return NewMemoryAdapter(ns) }

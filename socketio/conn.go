@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -31,6 +32,11 @@ type session interface {
 // (a server-side Disconnect) queues a task and runs the queue itself only when nobody runs the
 // connection. Whoever runs it drains the queue before leaving. So handlers never overlap, come
 // in order, and a handler that disconnects its own socket does not deadlock.
+//
+// A CONNECT whose adapter must confirm the socket's rooms first (JoinAwaiter) lends the turn to
+// a goroutine that waits, then finishes the connect and handles the packets held meanwhile
+// (lend, resume): the session's message path is not held up, so it still sees the session
+// end and can end the wait.
 type conn struct {
 	srv  *Server
 	sess session
@@ -58,7 +64,18 @@ type connExtra struct {
 	idle    sync.Cond // signalled when running turns false
 	pending []task
 	more    []*Socket // joined namespaces after the first, in join order
+
+	// While a CONNECT waits for its rooms (lend): lent is set, the packets that arrive
+	// meanwhile wait in held, and stopWait ends the wait.
+	lent     bool
+	held     []*parser.Packet
+	stopWait context.CancelFunc
 }
+
+// maxHeld bounds the packets held while a CONNECT waits for its rooms. A client has no reason
+// to send more than a few (the CONNECTs of other namespaces); beyond, the message path waits
+// for the turn, which holds up this connection's reads and lets TCP slow the client down.
+const maxHeld = 64
 
 // extraOf returns c.extra, allocating it on first use.
 func (c *conn) extraOf() *connExtra {
@@ -186,18 +203,45 @@ func (c *conn) OnMessage(data []byte, binary bool) {
 	if p == nil {
 		return // waiting for attachments
 	}
-	c.enter()
-	c.handle(p)
-	c.leave()
+	if !c.enterOrHold(p) {
+		return
+	}
+	if c.handle(p) {
+		c.leave()
+	}
+}
+
+// enterOrHold takes the turn as enter does, or, while a CONNECT waits for its rooms, holds p to
+// be handled after it and reports false.
+func (c *conn) enterOrHold(p *parser.Packet) bool {
+	c.mu.Lock()
+	if x := c.extra.Load(); x != nil && x.lent && len(x.held) < maxHeld {
+		x.held = append(x.held, p)
+		c.mu.Unlock()
+		return false
+	}
+	for c.running {
+		c.extraOf().idle.Wait()
+	}
+	c.running = true
+	c.mu.Unlock()
+	return true
 }
 
 // OnClose implements engineio.SessionHandler: every socket disconnects with the session's
 // reason (or ours, when we closed it).
 func (c *conn) OnClose(reason string, _ error) {
+	c.mu.Lock()
+	// Before taking the turn, which a CONNECT waiting for its rooms holds: that wait ends
+	// now, and the CONNECT, seeing closed, sends no reply.
+	c.closed = true
+	if x := c.extra.Load(); x != nil && x.stopWait != nil {
+		x.stopWait()
+	}
+	c.mu.Unlock()
 	c.enter()
 	c.mu.Lock()
 	c.stopTimerLocked()
-	c.closed = true
 	if c.reason != abortNone {
 		reason = abortReasons[c.reason]
 	}
@@ -289,44 +333,110 @@ func (c *conn) removeSocket(s *Socket) {
 	}
 }
 
-// handle routes one decoded packet. It runs with the turn held.
-func (c *conn) handle(p *parser.Packet) {
+// handle routes one decoded packet. It runs with the turn held, and reports whether the caller
+// still holds it: false when a CONNECT lent it to the goroutine that waits for its rooms.
+func (c *conn) handle(p *parser.Packet) bool {
 	switch p.Type {
 	case parser.Connect:
 		if c.socketFor(p.Namespace) != nil {
 			c.abort(abortForced) // a second CONNECT for a joined namespace
-			return
+			return true
 		}
-		c.connect(p)
+		return c.connect(p)
 	case parser.ConnectError:
 		c.abort(abortForced) // only servers send it
 	default:
 		s := c.socketFor(p.Namespace)
 		if s == nil {
 			c.abort(abortForced) // a namespace the client has not joined
-			return
+			return true
 		}
 		s.onPacket(p)
 	}
+	return true
 }
 
 var invalidNamespace = json.RawMessage(`{"message":"Invalid namespace"}`)
 
-// connect runs the CONNECT of a namespace: lookup, middleware, then the socket joins.
-func (c *conn) connect(p *parser.Packet) {
+// connect runs the CONNECT of a namespace: lookup, middleware, then the socket joins (accept),
+// at once or, when its adapter must confirm its rooms first, after lending the turn to the
+// goroutine that waits (then it reports false, as handle does).
+func (c *conn) connect(p *parser.Packet) bool {
 	s := &Socket{conn: c, auth: p.Data}
 	ns := c.srv.lookup(p.Namespace, s)
 	if ns == nil {
 		c.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: p.Namespace, ID: parser.NoID, Data: invalidNamespace})
-		return
+		return true
 	}
-	defer ns.pending.Add(-1)
 	s.id, s.ns = newSocketID(), ns
 	if err := ns.runMiddleware(s); err != nil {
 		ns.adapter.DelAll(s) // rooms the middleware may have joined
 		c.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: ns.name, ID: parser.NoID, Data: connectErrorData(err)})
-		return
+		ns.pending.Add(-1)
+		return true
 	}
+	if w, ok := ns.adapter.(JoinAwaiter); ok && w.JoinsPending(s) {
+		c.lend(ns, s, w)
+		return false
+	}
+	c.accept(ns, s)
+	return true
+}
+
+// lend hands the turn to a goroutine that waits until the adapter confirms the rooms of s,
+// then accepts s and handles the packets held meanwhile (resume).
+//
+// Waiting here instead would hold up the goroutine that delivers the session's messages. That
+// one is the connection's own (a ReadPoller delivery, which starts another worker for other
+// connections when it blocks; the read goroutine; the polling POST), so no other client would
+// wait, but the session could not deliver its own end meanwhile: a client that went away
+// would still get its CONNECT reply and connection handlers, up to JoinWaitTimeout later.
+func (c *conn) lend(ns *Namespace, s *Socket, w JoinAwaiter) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.srv.cfg.JoinWaitTimeout)
+	c.mu.Lock()
+	x := c.extraOf()
+	x.lent, x.stopWait = true, cancel
+	if c.closed {
+		cancel()
+	}
+	c.mu.Unlock()
+	go func() {
+		_ = w.AwaitJoined(ctx, s) // the socket connects whatever the answer: the adapter logs it
+		cancel()
+		c.mu.Lock()
+		x.stopWait = nil
+		c.mu.Unlock()
+		c.accept(ns, s)
+		c.resume()
+	}()
+}
+
+// resume ends a lent turn: the held packets are handled in order, then the turn is given up,
+// unless one of them lends it again.
+func (c *conn) resume() {
+	x := c.extra.Load() // set by lend
+	for {
+		c.mu.Lock()
+		if len(x.held) == 0 || c.closed {
+			x.lent, x.held = false, nil
+			c.mu.Unlock()
+			c.leave()
+			return
+		}
+		p := x.held[0]
+		x.held[0] = nil
+		x.held = x.held[1:]
+		c.mu.Unlock()
+		if !c.handle(p) {
+			return
+		}
+	}
+}
+
+// accept connects s, which passed the middleware of ns: unless the session ended, the socket
+// is listed, the CONNECT reply goes out and the connection handlers run.
+func (c *conn) accept(ns *Namespace, s *Socket) {
+	defer ns.pending.Add(-1)
 	if c.srv.cfg.DiscardAuth && !joinedRooms(ns.adapter.SocketRooms(s), s.id) {
 		s.auth = nil // not yet reachable by other goroutines: in no room, not in the conn's list
 	}

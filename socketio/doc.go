@@ -48,6 +48,9 @@
 // disconnecting and disconnect handlers of all its sockets) run one at a time, never
 // concurrently, in the order their packets arrived. They normally run on the connection's read
 // path: the websocket read loop, or the goroutine of the polling POST that carried the packet.
+// When the namespace's adapter has a socket's CONNECT reply wait for its rooms (JoinAwaiter,
+// a cluster adapter subscribing per room), the reply, the connection handlers and the packets
+// that arrived meanwhile run on a goroutine started for that wait, still one at a time.
 // The order for a socket is: middleware, connection handlers, event handlers, disconnecting
 // handlers, disconnect handlers (always last).
 //
