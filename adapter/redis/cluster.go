@@ -27,7 +27,9 @@ const (
 	SubscribePattern SubscriptionMode = iota
 	// SubscribeRooms subscribes to the namespace channel and to the channel of every room
 	// that has a local socket: a node receives nothing for rooms it does not hold, at the
-	// price of a window of about one Redis round trip after a room's first local join.
+	// price of a window of about one Redis round trip after a room's first local join. A
+	// connecting socket's CONNECT reply waits for the rooms its middleware joined
+	// (Adapter.AwaitJoined), so the window remains only for joins made after the connect.
 	SubscribeRooms
 )
 
@@ -109,6 +111,12 @@ type Cluster struct {
 	confirmed   map[string]bool
 	matched     int
 	syncChanged chan struct{} // closed and replaced when that may have changed
+	// inflight counts the (un)subscribe commands of a channel or pattern that Redis has not
+	// answered yet: the last answer tells its state only when none is left.
+	inflight map[string]int
+	// joinWaits are the connecting sockets waiting for channels to be live (see
+	// Adapter.AwaitJoined), by channel.
+	joinWaits map[string][]*joinWait
 
 	// testHook, when set by tests, sees every message the subscriber receives.
 	testHook atomic.Pointer[func(channel string)]
@@ -126,6 +134,10 @@ type route struct {
 	a    *Adapter
 	kind routeKind
 	room string // for routeBroadcast: "" for the namespace channel
+	// early: the room is a connecting socket's own id, subscribed before the socket joins
+	// it (see Adapter.AwaitJoined); wanted until it joins (roomJoined) or leaves
+	// (roomMaybeEmpty).
+	early bool
 }
 
 type inbound struct {
@@ -188,6 +200,8 @@ func New(cfg Config) (*Cluster, error) {
 
 		confirmed:   make(map[string]bool),
 		syncChanged: make(chan struct{}),
+		inflight:    make(map[string]int),
+		joinWaits:   make(map[string][]*joinWait),
 	}
 	c.out.init(cfg.PublishQueueBytes, &c.stats)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
@@ -311,13 +325,18 @@ func (c *Cluster) unregister(a *Adapter) {
 func (c *Cluster) roomJoined(a *Adapter, room string) {
 	ch := a.ch.Room(room)
 	c.mu.RLock()
-	_, known := c.routes[ch]
+	r, known := c.routes[ch]
 	c.mu.RUnlock()
-	if known {
+	if known && !r.early {
 		return
 	}
 	c.mu.Lock()
-	if _, known := c.routes[ch]; !known && !c.closed && c.adapters[a.ns.Name()] == a {
+	r, known = c.routes[ch]
+	switch {
+	case known && r.early && r.a == a:
+		r.early = false // the socket joined the room it was subscribed early for
+		c.routes[ch] = r
+	case !known && !c.closed && c.adapters[a.ns.Name()] == a:
 		c.routes[ch] = route{a: a, kind: routeBroadcast, room: room}
 		c.dirty[ch] = struct{}{}
 		c.notify()
@@ -334,6 +353,10 @@ func (c *Cluster) roomMaybeEmpty(a *Adapter, room string) {
 	ch := a.ch.Room(room)
 	c.mu.Lock()
 	if r, ok := c.routes[ch]; ok && r.a == a {
+		if r.early {
+			r.early = false // the connecting socket left without connecting
+			c.routes[ch] = r
+		}
 		c.dirty[ch] = struct{}{}
 		c.notify()
 	}

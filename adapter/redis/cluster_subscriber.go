@@ -89,6 +89,7 @@ func (c *Cluster) replacePubSub(old *goredis.PubSub) {
 	}
 	clear(c.have)
 	clear(c.confirmed)
+	clear(c.inflight)
 	c.matched = 0
 	c.syncNotify()
 	c.notify()
@@ -207,9 +208,12 @@ func (c *Cluster) subscribeLoop() {
 				continue
 			}
 			r, ok := c.routes[key]
-			want := ok && (r.room == "" || r.a.mem.HasRoom(r.room))
+			want := ok && (r.room == "" || r.early || r.a.mem.HasRoom(r.room))
 			if ok && !want {
 				delete(c.routes, key) // the room emptied: forget its channel until it is joined again
+			}
+			if !want {
+				c.wakeJoinWaits(key) // nobody is left to wait for it
 			}
 			sub1, unsub1 := c.change(key, want)
 			if sub1 {
@@ -219,23 +223,55 @@ func (c *Cluster) subscribeLoop() {
 			}
 		}
 		clear(c.dirty)
+		for _, keys := range [][]string{sub, unsub} {
+			for _, key := range keys {
+				c.inflight[key]++
+			}
+		}
+		for _, keys := range [][]string{psub, punsub} {
+			for _, p := range keys {
+				c.inflight["p:"+p]++
+			}
+		}
 		c.syncNotify()
 		c.mu.Unlock()
 		ps := c.pubsub()
 		// Outside the lock: these wait for Redis. An error leaves go-redis's own record of the
-		// subscriptions right, and it resubscribes them when the connection comes back.
+		// subscriptions right, and it resubscribes them when the connection comes back; no
+		// answer comes for the command itself.
 		for chunk := range slices.Chunk(sub, subscribeChunk) {
-			_ = ps.Subscribe(c.ctx, chunk...)
+			c.sent(ps.Subscribe(c.ctx, chunk...), "", chunk)
 		}
 		for chunk := range slices.Chunk(unsub, subscribeChunk) {
-			_ = ps.Unsubscribe(c.ctx, chunk...)
+			c.sent(ps.Unsubscribe(c.ctx, chunk...), "", chunk)
 		}
 		if len(psub) > 0 {
-			_ = ps.PSubscribe(c.ctx, psub...)
+			c.sent(ps.PSubscribe(c.ctx, psub...), "p:", psub)
 		}
 		if len(punsub) > 0 {
-			_ = ps.PUnsubscribe(c.ctx, punsub...)
+			c.sent(ps.PUnsubscribe(c.ctx, punsub...), "p:", punsub)
 		}
+	}
+}
+
+// sent takes note of a failed (un)subscribe command: Redis will not answer it.
+func (c *Cluster) sent(err error, prefix string, names []string) {
+	if err == nil {
+		return
+	}
+	c.mu.Lock()
+	for _, name := range names {
+		c.answered(prefix + name)
+	}
+	c.mu.Unlock()
+}
+
+// answered counts one answer, or failure, of a command for key; c.mu is held.
+func (c *Cluster) answered(key string) {
+	if n := c.inflight[key]; n > 1 {
+		c.inflight[key] = n - 1
+	} else if n == 1 {
+		delete(c.inflight, key)
 	}
 }
 
@@ -268,6 +304,8 @@ func (c *Cluster) confirm(kind, channel string) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.answered(key)
+	defer c.wakeIfLive(key)
 	switch kind {
 	case "subscribe", "psubscribe":
 		if !c.confirmed[key] {
@@ -292,8 +330,13 @@ func (c *Cluster) lostConfirmations() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	clear(c.confirmed)
+	clear(c.inflight)
 	c.matched = 0
 	c.syncNotify()
+	// Sockets connecting now cannot be helped by waiting: they connect at once.
+	for key := range c.joinWaits {
+		c.wakeJoinWaits(key)
+	}
 }
 
 // syncNotify wakes waitSynced; c.mu is held.

@@ -32,11 +32,22 @@
 // socket (socket ids included), so that a node receives no traffic for rooms it does not hold;
 // BenchmarkForeignRoomTraffic measures the difference. Its price: when the first local socket
 // joins a room, the node's SUBSCRIBE to the room's channel takes effect about one Redis round
-// trip later, and a single-room broadcast published in between does not reach this node. That
-// loses events when one server makes sockets of other servers join a room (SocketsJoin) and a
-// broadcast to that room follows at once, which is the Realtime Service's join-then-emit flow;
-// with SubscribePattern the request and the broadcast arrive on one subscriber connection in
-// the order they were published, as on Node.js. Choose SubscribeRooms only where nothing
+// trip later, and a single-room broadcast published in between does not reach this node.
+//
+// For the rooms a socket joins in its namespace's middleware, and the room of its own id, the
+// adapter closes that window: it implements socketio.JoinAwaiter, so the socket's CONNECT reply
+// waits until Redis has confirmed those subscriptions on the subscriber connection, and a
+// client that sees "connect" is reachable through them from any server or emitter. The wait
+// is bounded (socketio.Config.JoinWaitTimeout, default 2s; a timeout is logged and counted in
+// Stats.JoinWaitTimeouts) and skipped while Redis is unreachable: a handshake never hangs or
+// fails because of Redis. Each connect then costs a SUBSCRIBE round trip of latency, and a
+// goroutine for its duration.
+//
+// The window remains for joins made after the connect: in a connection or event handler, or
+// when one server makes sockets of other servers join a room (SocketsJoin) and a broadcast to
+// that room follows at once, which is the Realtime Service's join-then-emit flow; with
+// SubscribePattern the request and the broadcast arrive on one subscriber connection in the
+// order they were published, as on Node.js. Choose SubscribeRooms only where nothing
 // broadcasts to a room right after joining sockets to it from another server.
 //
 // # Delivery and failures

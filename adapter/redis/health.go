@@ -47,12 +47,15 @@ type Stats struct {
 	// packet: for a room this node does not hold, or this node's own coming back. With the
 	// pattern subscription most broadcasts a node receives are skipped.
 	Skipped uint64 `json:"skipped"`
+	// JoinWaitTimeouts counts the sockets that connected before Redis confirmed the
+	// subscriptions of their rooms, within socketio.Config.JoinWaitTimeout (SubscribeRooms).
+	JoinWaitTimeouts uint64 `json:"joinWaitTimeouts"`
 }
 
 type counters struct {
 	published, publishFailed, publishDropped, queuedBytes atomic.Uint64
 	received, malformed, receiveDropped, reconnects       atomic.Uint64
-	skipped                                               atomic.Uint64
+	skipped, joinWaitTimeouts                             atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -61,7 +64,7 @@ func (c *counters) snapshot() Stats {
 		PublishDropped: c.publishDropped.Load(), QueuedBytes: c.queuedBytes.Load(),
 		Received: c.received.Load(), Malformed: c.malformed.Load(),
 		ReceiveDropped: c.receiveDropped.Load(), Reconnects: c.reconnects.Load(),
-		Skipped: c.skipped.Load(),
+		Skipped: c.skipped.Load(), JoinWaitTimeouts: c.joinWaitTimeouts.Load(),
 	}
 }
 

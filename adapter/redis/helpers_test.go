@@ -33,6 +33,7 @@ type nodeOptions struct {
 	mode       SubscriptionMode
 	namespaces []string
 	cfg        func(*Config)
+	server     func(*socketio.Config)
 }
 
 func startGoNode(t *testing.T, name, redisURL, key string, o nodeOptions) *goNode {
@@ -47,7 +48,11 @@ func startGoNode(t *testing.T, name, redisURL, key string, o nodeOptions) *goNod
 		t.Fatal(err)
 	}
 	n := &goNode{name: name, cluster: cl, events: newEventLog()}
-	n.srv = socketio.NewServer(socketio.Config{Adapter: cl.NewAdapter})
+	scfg := socketio.Config{Adapter: cl.NewAdapter}
+	if o.server != nil {
+		o.server(&scfg)
+	}
+	n.srv = socketio.NewServer(scfg)
 	for _, nsp := range append([]string{"/"}, o.namespaces...) {
 		ns := n.srv.Of(nsp)
 		ns.OnConnection(func(s *socketio.Socket) {
@@ -204,11 +209,18 @@ func (n *goNode) waitSubscribed(t *testing.T, nsp, room string) {
 		return // the pattern covers every room from the start
 	}
 	ch := n.adapter(nsp).ch.Room(room)
+	n.waitState(t, "subscription to "+ch, func(c *Cluster) bool { return c.confirmed[ch] && c.have[ch] })
+}
+
+// waitState waits until cond, called with the Cluster's lock held, is true; the subscription
+// loop signals each round of changes, which follow every join, leave and wait.
+func (n *goNode) waitState(t *testing.T, what string, cond func(c *Cluster) bool) {
+	t.Helper()
 	deadline := time.After(wait)
 	for {
 		c := n.cluster
 		c.mu.Lock()
-		ok := c.confirmed[ch] && c.have[ch]
+		ok := cond(c)
 		changed := c.syncChanged
 		c.mu.Unlock()
 		if ok {
@@ -217,7 +229,7 @@ func (n *goNode) waitSubscribed(t *testing.T, nsp, room string) {
 		select {
 		case <-changed:
 		case <-deadline:
-			t.Fatalf("%s: %s not subscribed", n.name, ch)
+			t.Fatalf("%s: no %s", n.name, what)
 		}
 	}
 }

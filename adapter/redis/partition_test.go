@@ -15,10 +15,11 @@ import (
 )
 
 // freezer is a TCP proxy that can stop forwarding without closing anything, as a network
-// partition does.
+// partition does, and can hold each chunk for a while, as a distant server's network does.
 type freezer struct {
 	l      net.Listener
 	target string
+	delay  time.Duration // each chunk is forwarded this long after it was read
 	mu     sync.Mutex
 	frozen bool
 	thawed chan struct{} // closed while not frozen
@@ -28,11 +29,17 @@ type freezer struct {
 
 func startFreezer(t *testing.T, target string) *freezer {
 	t.Helper()
+	return startDelayingFreezer(t, target, 0)
+}
+
+// startDelayingFreezer starts a freezer that forwards each chunk delay after it read it.
+func startDelayingFreezer(t *testing.T, target string, delay time.Duration) *freezer {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &freezer{l: l, target: target, thawed: make(chan struct{})}
+	f := &freezer{l: l, target: target, delay: delay, thawed: make(chan struct{})}
 	close(f.thawed)
 	f.wg.Add(1)
 	go f.accept()
@@ -83,6 +90,9 @@ func (f *freezer) pipe(dst, src net.Conn) {
 		thawed := f.thawed
 		f.mu.Unlock()
 		<-thawed
+		if n > 0 && f.delay > 0 {
+			time.Sleep(f.delay) // the network's latency, not a wait for a condition
+		}
 		if n > 0 {
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -124,22 +123,9 @@ func TestRoomSubscriptions(t *testing.T) {
 func waitRoomGone(t *testing.T, n *goNode, room string) {
 	t.Helper()
 	a := n.adapter("/")
-	deadline := time.After(wait)
-	for {
-		c := n.cluster
-		c.mu.Lock()
-		gone := !a.mem.HasRoom(room) && c.routes[a.ch.Room(room)].a == nil
-		changed := c.syncChanged
-		c.mu.Unlock()
-		if gone {
-			return
-		}
-		select {
-		case <-changed:
-		case <-deadline:
-			t.Fatalf("%s: room %s still held or subscribed", n.name, room)
-		}
-	}
+	n.waitState(t, "end of room "+room+" (held or subscribed)", func(c *Cluster) bool {
+		return !a.mem.HasRoom(room) && c.routes[a.ch.Room(room)].a == nil
+	})
 }
 
 // A broadcast on the namespace channel for rooms this node does not hold is dropped after a

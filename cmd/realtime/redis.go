@@ -29,7 +29,8 @@ func redisAdapter(cfg *config.Config, log *slog.Logger, opts *service.Options) (
 		st := cl.Stats()
 		return metrics.AdapterStats{Published: st.Published, Received: st.Received, PublishDropped: st.PublishDropped,
 			PublishFailed: st.PublishFailed, Malformed: st.Malformed, ReceiveDropped: st.ReceiveDropped,
-			Reconnects: st.Reconnects, QueuedBytes: st.QueuedBytes, Skipped: st.Skipped, Ready: cl.Ready()}
+			Reconnects: st.Reconnects, QueuedBytes: st.QueuedBytes, Skipped: st.Skipped,
+			JoinWaitTimeouts: st.JoinWaitTimeouts, Ready: cl.Ready()}
 	}
 	return func() {
 		if err := cl.Close(); err != nil {

@@ -247,6 +247,9 @@ type AdapterStats struct {
 	// Skipped broadcasts from the cluster reached no socket of this node and were dropped
 	// undecoded.
 	Skipped uint64
+	// JoinWaitTimeouts counts the sockets that connected before Redis confirmed the
+	// subscriptions of their rooms (REDIS_SUBSCRIPTION=rooms).
+	JoinWaitTimeouts uint64
 	// QueuedBytes wait in the publish queue now (Redis slow or away).
 	QueuedBytes uint64
 	Ready       bool
@@ -294,6 +297,8 @@ func newAdapterCollector(m *Metrics) *adapterCollector {
 		func(s AdapterStats) uint64 { return s.ReceiveDropped })
 	add("realtime_adapter_skipped_total", "Broadcasts from the cluster for no socket of this node, dropped without decoding.", counter,
 		func(s AdapterStats) uint64 { return s.Skipped })
+	add("realtime_adapter_join_wait_timeouts_total", "Sockets connected before Redis confirmed the subscriptions of their rooms (REDIS_SUBSCRIPTION=rooms).", counter,
+		func(s AdapterStats) uint64 { return s.JoinWaitTimeouts })
 	add("realtime_adapter_reconnects_total", "Reconnections of the adapter's subscriber connection.", counter,
 		func(s AdapterStats) uint64 { return s.Reconnects })
 	add("realtime_adapter_publish_queue_bytes", "Bytes waiting in the adapter's publish queue.", gauge,

@@ -44,7 +44,7 @@ func TestExposition(t *testing.T) {
 		t.Fatal("without an adapter, the adapter metrics must read ready and zero")
 	}
 	m.ObserveAdapter(func() AdapterStats {
-		return AdapterStats{Published: 1, Received: 2, PublishDropped: 3, PublishFailed: 4, Malformed: 5, ReceiveDropped: 6, Reconnects: 7, QueuedBytes: 8, Skipped: 9}
+		return AdapterStats{Published: 1, Received: 2, PublishDropped: 3, PublishFailed: 4, Malformed: 5, ReceiveDropped: 6, Reconnects: 7, QueuedBytes: 8, Skipped: 9, JoinWaitTimeouts: 10}
 	})
 
 	out := scrape(t, m)
@@ -68,6 +68,7 @@ func TestExposition(t *testing.T) {
 		`realtime_adapter_publish_dropped_total 3`,
 		`realtime_adapter_publish_failed_total 4`,
 		`realtime_adapter_malformed_total 5`,
+		`realtime_adapter_join_wait_timeouts_total 10`,
 		`realtime_adapter_receive_dropped_total 6`,
 		`realtime_adapter_reconnects_total 7`,
 		`realtime_adapter_publish_queue_bytes 8`,

@@ -1,0 +1,137 @@
+package redis
+
+import (
+	"context"
+	"errors"
+
+	"github.com/tomato-code/realtime/socketio"
+)
+
+var _ socketio.JoinAwaiter = (*Adapter)(nil)
+
+// JoinsPending implements socketio.JoinAwaiter. With SubscribeRooms, while Redis is reachable,
+// a connecting socket always has a room to wait for: the room of its own id, whose channel
+// nobody subscribed before. With SubscribePattern every room is covered by the namespace's
+// pattern: nothing to wait for.
+func (a *Adapter) JoinsPending(*socketio.Socket) bool { return a.roomsMode && a.c.Ready() }
+
+// AwaitJoined implements socketio.JoinAwaiter: with SubscribeRooms it waits until Redis has
+// confirmed, on the current subscriber connection, the subscription of the namespace channel
+// and of the channel of every room of s, its own id's included (subscribed here, before s joins
+// it as it connects). A publisher may then target any of them once the client sees "connect".
+// It returns nil at once with SubscribePattern or while Redis is unreachable, and as soon as
+// Redis becomes unreachable during the wait. When ctx's deadline passes first it counts the
+// timeout (Stats.JoinWaitTimeouts), logs a warning and returns ctx.Err().
+func (a *Adapter) AwaitJoined(ctx context.Context, s *socketio.Socket) error {
+	if !a.roomsMode || !a.c.Ready() {
+		return nil
+	}
+	rooms := a.mem.SocketRooms(s) // its own id first, though it joins that room only later
+	err := a.c.awaitRooms(ctx, a, rooms)
+	if errors.Is(err, context.DeadlineExceeded) {
+		a.c.stats.joinWaitTimeouts.Add(1)
+		a.c.log.Warn("redis adapter: Redis did not confirm the subscriptions of a connecting socket's rooms in time; it connects anyway, and broadcasts to those rooms from other servers may miss it for a while",
+			"namespace", a.ns.Name(), "socket", s.ID(), "rooms", len(rooms))
+	}
+	return err
+}
+
+// joinWait is a connecting socket waiting for channels to be live.
+type joinWait struct {
+	left int           // channels not live yet; guarded by Cluster.mu
+	done chan struct{} // closed when left reaches 0
+}
+
+// awaitRooms subscribes the channel of rooms[0], the connecting socket's own room, and waits
+// until the channels of the namespace and of rooms are live, ctx ends, Redis becomes
+// unreachable or the Cluster closes.
+func (c *Cluster) awaitRooms(ctx context.Context, a *Adapter, rooms []string) error {
+	w := &joinWait{done: make(chan struct{})}
+	keys := make([]string, 0, 1+len(rooms))
+	keys = append(keys, a.ch.Broadcast)
+	for _, room := range rooms {
+		keys = append(keys, a.ch.Room(room))
+	}
+	c.mu.Lock()
+	if c.closed || c.adapters[a.ns.Name()] != a {
+		c.mu.Unlock()
+		return nil
+	}
+	if _, known := c.routes[keys[1]]; !known {
+		c.routes[keys[1]] = route{a: a, kind: routeBroadcast, room: rooms[0], early: true}
+		c.dirty[keys[1]] = struct{}{}
+		c.notify()
+	}
+	waiting := keys[:0] // the channels w is listed under
+	for _, key := range keys {
+		// A channel without a route is not going to be subscribed: nothing to wait for.
+		if _, wanted := c.routes[key]; wanted && !c.liveLocked(key) {
+			c.joinWaits[key] = append(c.joinWaits[key], w)
+			waiting = append(waiting, key)
+		}
+	}
+	w.left = len(waiting)
+	c.mu.Unlock()
+	if len(waiting) == 0 {
+		return nil
+	}
+	var err error
+	select {
+	case <-w.done:
+		return nil
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-c.ctx.Done():
+	}
+	c.mu.Lock()
+	for _, key := range waiting {
+		c.removeJoinWait(key, w)
+	}
+	c.mu.Unlock()
+	return err
+}
+
+// liveLocked reports whether the subscription of key is wanted and live: Redis confirmed it on
+// the current connection and has answered every command sent for it since. c.mu is held.
+func (c *Cluster) liveLocked(key string) bool {
+	return c.have[key] && c.confirmed[key] && c.inflight[key] == 0
+}
+
+// wakeIfLive ends the waits for key once its subscription is live. c.mu is held.
+func (c *Cluster) wakeIfLive(key string) {
+	if len(c.joinWaits[key]) > 0 && c.liveLocked(key) {
+		c.wakeJoinWaits(key)
+	}
+}
+
+// wakeJoinWaits ends the waits for key: it is live, or will not be. c.mu is held.
+func (c *Cluster) wakeJoinWaits(key string) {
+	ws, ok := c.joinWaits[key]
+	if !ok {
+		return
+	}
+	delete(c.joinWaits, key)
+	for _, w := range ws {
+		if w.left--; w.left == 0 {
+			close(w.done)
+		}
+	}
+}
+
+// removeJoinWait takes w off the waits for key, if it is still there. c.mu is held.
+func (c *Cluster) removeJoinWait(key string, w *joinWait) {
+	ws := c.joinWaits[key]
+	for i, x := range ws {
+		if x == w {
+			ws[i] = ws[len(ws)-1]
+			ws[len(ws)-1] = nil
+			ws = ws[:len(ws)-1]
+			break
+		}
+	}
+	if len(ws) == 0 {
+		delete(c.joinWaits, key)
+	} else {
+		c.joinWaits[key] = ws
+	}
+}

@@ -1,0 +1,275 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/tomato-code/realtime/emitter"
+	"github.com/tomato-code/realtime/internal/testutil"
+	"github.com/tomato-code/realtime/socketio"
+	"github.com/tomato-code/realtime/test/cluster"
+)
+
+// wsClient speaks Socket.IO by hand over a websocket: a connect costs a few packets, so a test
+// can make hundreds.
+type wsClient struct {
+	t    *testing.T
+	conn net.Conn
+	r    io.Reader
+}
+
+func dialWS(t *testing.T, url string) *wsClient {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	conn, br, _, err := ws.Dial(ctx, "ws"+strings.TrimPrefix(url, "http")+"/socket.io/?EIO=4&transport=websocket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &wsClient{t: t, conn: conn, r: conn}
+	if br != nil {
+		c.r = br // it holds frames that came with the handshake response, then reads conn
+	}
+	t.Cleanup(func() { conn.Close() })
+	if open, err := c.read(wait); err != nil || !strings.HasPrefix(open, `0{"sid":`) {
+		t.Fatalf("open packet %q, %v", open, err)
+	}
+	return c
+}
+
+// read returns the next text message that is not an Engine.IO ping (it answers those).
+func (c *wsClient) read(within time.Duration) (string, error) {
+	_ = c.conn.SetReadDeadline(time.Now().Add(within))
+	for {
+		data, err := wsutil.ReadServerText(readWriter{c.r, c.conn})
+		if err != nil {
+			return "", err
+		}
+		if string(data) == "2" {
+			c.send("3")
+			continue
+		}
+		return string(data), nil
+	}
+}
+
+func (c *wsClient) send(s string) {
+	if err := wsutil.WriteClientText(c.conn, []byte(s)); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// readWriter reads from the client's reader (which may hold buffered frames) and writes, for
+// control frames, to the connection.
+type readWriter struct {
+	io.Reader
+	io.Writer
+}
+
+// connectUser connects the client to "/" as user, with auth {"user": user}, and returns the
+// CONNECT reply and how long it took.
+func (c *wsClient) connectUser(user string, within time.Duration) (string, time.Duration, error) {
+	start := time.Now()
+	c.send(`40{"user":"` + user + `"}`)
+	reply, err := c.read(within)
+	return reply, time.Since(start), err
+}
+
+// joinUserRoom is the service's middleware in short: the socket joins the room of the user
+// its auth names.
+func joinUserRoom(s *socketio.Socket) error {
+	var auth struct {
+		User string `json:"user"`
+	}
+	if err := json.Unmarshal(s.Auth(), &auth); err != nil || auth.User == "" {
+		return fmt.Errorf("no user")
+	}
+	s.Join("user:" + auth.User)
+	return nil
+}
+
+// viaProxy makes a node reach Redis (at url) through a freezer.
+func viaProxy(t *testing.T, url string, delay time.Duration) (*freezer, func(*Config)) {
+	t.Helper()
+	ropts, err := goredis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := startDelayingFreezer(t, ropts.Addr, delay)
+	return proxy, func(c *Config) {
+		o := *ropts
+		o.Addr = proxy.l.Addr().String()
+		o.DialTimeout, o.ReadTimeout, o.WriteTimeout = time.Second, time.Second, time.Second
+		c.Options = &o
+	}
+}
+
+// With SubscribeRooms, a client that sees "connect" is reachable at once by the room its
+// middleware joined and by its own id, from another node or from an emitter: the CONNECT
+// reply waited for Redis to confirm their subscriptions. Node b reaches Redis through a
+// proxy that adds 2 ms each way, as a Redis on another host would: without the wait, its
+// SUBSCRIBE would reach Redis after the publication. Every connect is a new user, so new
+// channels.
+func TestConnectThenRoomBroadcast(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	url, key := cluster.RedisURL(t), cluster.Key(t)
+	_, slow := viaProxy(t, url, 2*time.Millisecond)
+	a := startGoNode(t, "a", url, key, nodeOptions{mode: SubscribeRooms})
+	b := startGoNode(t, "b", url, key, nodeOptions{mode: SubscribeRooms, cfg: slow})
+	b.srv.Of("/").Use(joinUserRoom)
+	em := emitter.New(cluster.Client(t, url), emitter.Config{Key: key})
+	ctx := context.Background()
+	for i := range 200 {
+		c := dialWS(t, b.url)
+		user := fmt.Sprintf("u%d", i)
+		reply, _, err := c.connectUser(user, wait)
+		if err != nil || !strings.HasPrefix(reply, `40{"sid":"`) {
+			t.Fatalf("connect %d: %q, %v", i, reply, err)
+		}
+		id := strings.TrimSuffix(strings.TrimPrefix(reply, `40{"sid":"`), `"}`)
+		// Its user room, then its own room: the socket joins the latter as it connects.
+		via := "node a"
+		if i%2 == 0 {
+			must(t, a.srv.Of("/").To("user:"+user).Emit("hello", i))
+			must(t, a.srv.Of("/").To(id).Emit("hello-id", i))
+		} else {
+			via = "the emitter"
+			must(t, em.To("user:"+user).Emit(ctx, "hello", i))
+			must(t, em.To(id).Emit(ctx, "hello-id", i))
+		}
+		for _, want := range []string{fmt.Sprintf(`42["hello",%d]`, i), fmt.Sprintf(`42["hello-id",%d]`, i)} {
+			if got, err := c.read(3 * time.Second); got != want {
+				t.Fatalf("connect %d: the broadcasts to user:%s and its id through %s, right after the connect, got %q, %v; want %q",
+					i, user, via, got, err, want)
+			}
+		}
+		c.conn.Close()
+	}
+	if st := b.cluster.Stats(); st.JoinWaitTimeouts != 0 {
+		t.Errorf("%d join waits timed out", st.JoinWaitTimeouts)
+	}
+}
+
+// Without Redis a connect does not wait for it.
+func TestConnectWithoutRedis(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	cl, err := New(Config{URL: "redis://127.0.0.1:1", Subscription: SubscribeRooms, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := socketio.NewServer(socketio.Config{Adapter: cl.NewAdapter, JoinWaitTimeout: time.Minute})
+	srv.Of("/").Use(joinUserRoom)
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		_ = srv.Shutdown(context.Background())
+		hs.Close()
+		_ = cl.Close()
+	})
+	// Once the node has failed to reach Redis: a failure that leaves it not ready, as it was,
+	// gives no signal.
+	for deadline := time.Now().Add(wait); cl.Health().LastError == ""; {
+		if time.Now().After(deadline) {
+			t.Fatal("no Redis error reported")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c := dialWS(t, hs.URL)
+	reply, took, err := c.connectUser("u1", wait)
+	if err != nil || !strings.HasPrefix(reply, `40{"sid":"`) || took > time.Second {
+		t.Fatalf("connect without Redis: %q, %v after %v; want the reply at once", reply, err, took)
+	}
+}
+
+// frozenRedisNode starts a node in SubscribeRooms mode whose Redis connections go through a
+// freezer, with the user-room middleware, and freezes Redis once the node is synced.
+func frozenRedisNode(t *testing.T, cfg func(*Config), joinWait time.Duration) *goNode {
+	t.Helper()
+	url, key := cluster.RedisURL(t), cluster.Key(t)
+	proxy, via := viaProxy(t, url, 0)
+	n := startGoNode(t, "g1", url, key, nodeOptions{mode: SubscribeRooms,
+		cfg: func(c *Config) {
+			via(c)
+			cfg(c)
+		},
+		server: func(c *socketio.Config) { c.JoinWaitTimeout = joinWait },
+	})
+	n.srv.Of("/").Use(joinUserRoom)
+	proxy.freeze()
+	t.Cleanup(proxy.thaw) // before the node's cleanup, which needs Redis to close promptly
+	return n
+}
+
+// A connect while Redis is silent (a partition the node has not noticed yet) waits
+// JoinWaitTimeout, no more, and is counted.
+func TestConnectRedisSilentTimeout(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	const joinWait = 300 * time.Millisecond
+	n := frozenRedisNode(t, func(c *Config) { c.HealthCheckInterval = time.Minute }, joinWait)
+	c := dialWS(t, n.url)
+	reply, took, err := c.connectUser("u1", wait)
+	if err != nil || !strings.HasPrefix(reply, `40{"sid":"`) || took < joinWait || took > joinWait+2*time.Second {
+		t.Fatalf("connect with Redis frozen: %q, %v after %v; want the reply after %v", reply, err, took, joinWait)
+	}
+	if st := n.cluster.Stats(); st.JoinWaitTimeouts != 1 {
+		t.Errorf("JoinWaitTimeouts = %d, want 1", st.JoinWaitTimeouts)
+	}
+}
+
+// A connect waiting for Redis goes ahead as soon as the node finds Redis unreachable, before
+// JoinWaitTimeout.
+func TestConnectRedisLostDuringWait(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	n := frozenRedisNode(t, func(c *Config) { c.HealthCheckInterval = 100 * time.Millisecond }, time.Minute)
+	c := dialWS(t, n.url)
+	reply, took, err := c.connectUser("u1", wait)
+	if err != nil || !strings.HasPrefix(reply, `40{"sid":"`) {
+		t.Fatalf("connect with Redis frozen: %q, %v after %v", reply, err, took)
+	}
+	if st := n.cluster.Stats(); st.JoinWaitTimeouts != 0 || n.cluster.Ready() {
+		t.Errorf("JoinWaitTimeouts = %d, ready %v; want 0, false", st.JoinWaitTimeouts, n.cluster.Ready())
+	}
+	t.Logf("connected %v after the connect, Redis frozen", took)
+}
+
+// A client that goes away while its connect waits for Redis is not connected, and the
+// channels subscribed for it (its user room, its own id) are unsubscribed: the node is left
+// with its fixed channels.
+func TestConnectAbandonedDuringWait(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	n := frozenRedisNode(t, func(c *Config) { c.HealthCheckInterval = time.Minute }, time.Minute)
+	var connected atomic.Int32
+	n.srv.Of("/").OnConnection(func(*socketio.Socket) { connected.Add(1) })
+	a := n.adapter("/")
+	fixed := map[string]bool{a.ch.Broadcast: true, a.ch.Request: true, a.ch.Response: true, a.ch.SpecificResponse(a.uid): true}
+	onlyFixed := func(c *Cluster) bool {
+		for ch := range c.routes {
+			if !fixed[ch] {
+				return false
+			}
+		}
+		return len(c.joinWaits) == 0
+	}
+	if !onlyFixed(n.cluster) {
+		t.Fatal("the node has more than its fixed channels to start with")
+	}
+	c := dialWS(t, n.url)
+	c.send(`40{"user":"u1"}`)
+	n.waitState(t, "wait for the connect", func(c *Cluster) bool { return len(c.joinWaits) > 0 })
+	c.conn.Close()
+	n.waitState(t, "end of the wait, with only the fixed channels left", onlyFixed)
+	if connected.Load() != 0 || a.mem.HasRoom("user:u1") {
+		t.Errorf("%d connection handlers ran, in user:u1 %v; want none", connected.Load(), a.mem.HasRoom("user:u1"))
+	}
+}
