@@ -13,7 +13,13 @@ import (
 // tells an API emit with acknowledgements when its packets are queued (see hub.EmitWithAck).
 func (s *Service) instrument(factory socketio.AdapterFactory) socketio.AdapterFactory {
 	return func(ns socketio.LocalNamespace) socketio.Adapter {
-		return &countingAdapter{Adapter: factory(ns), s: s, ns: ns.Name()}
+		a := &countingAdapter{Adapter: factory(ns), s: s, ns: ns.Name()}
+		if w, ok := a.Adapter.(socketio.JoinAwaiter); ok {
+			// Kept visible: with REDIS_SUBSCRIPTION=rooms the CONNECT replies wait for the
+			// subscriptions of the rooms the middleware joins (user, restaurant).
+			return &countingJoinAdapter{countingAdapter: a, JoinAwaiter: w}
+		}
+		return a
 	}
 }
 
@@ -21,6 +27,12 @@ type countingAdapter struct {
 	socketio.Adapter
 	s  *Service
 	ns string
+}
+
+// countingJoinAdapter is the countingAdapter of an adapter that confirms joins.
+type countingJoinAdapter struct {
+	*countingAdapter
+	socketio.JoinAwaiter
 }
 
 func (a *countingAdapter) Broadcast(p *parser.Packet, opts *socketio.BroadcastOptions) error {
