@@ -108,7 +108,16 @@ func (s *Service) setupNamespace(ns *socketio.Namespace) {
 				"address", sock.Address())
 			return err // its text, "Authentication error" or "Invalid token", is the client's connect_error
 		}
-		sock.SetData(newSocketData(id, time.Now()))
+		d := newSocketData(id, time.Now())
+		sock.SetData(d)
+		if s.cfg.RedisRoomChannels {
+			// With REDIS_SUBSCRIPTION=rooms the rooms are joined here, so that the CONNECT
+			// reply waits until Redis confirmed their subscriptions (socketio.JoinAwaiter)
+			// and an emit to the user right after "connect" reaches it. Elsewhere they are
+			// joined once connected: a socket the middleware joined to rooms keeps its
+			// CONNECT message, token included, for its life (socketio.Config.DiscardAuth).
+			s.joinRooms(ns, sock, d)
+		}
 		return nil
 	})
 	// The event and disconnect handlers are registered once on the namespace rather than on
@@ -143,7 +152,17 @@ func (s *Service) setupNamespace(ns *socketio.Namespace) {
 
 func (s *Service) onConnect(ns *socketio.Namespace, sock *socketio.Socket) {
 	d := sock.Data().(*socketData)
-	name := ns.Name()
+	if !s.cfg.RedisRoomChannels {
+		s.joinRooms(ns, sock, d)
+	}
+	s.metrics.Connected(ns.Name())
+	s.log.Info("connect", "namespace", ns.Name(), "socket", sock.ID(), "user", d.UserID(), "restaurant", d.RestaurantID(),
+		"transport", sock.Transport(), "address", sock.Address())
+}
+
+// joinRooms makes sock join the rooms of its user and restaurant, after disconnecting the
+// user's other sockets with SINGLE_SESSION=replace.
+func (s *Service) joinRooms(ns *socketio.Namespace, sock *socketio.Socket, d *socketData) {
 	if s.cfg.SingleSession == config.SingleSessionReplace {
 		// Before joining the user's room, so that the new socket is not among those replaced.
 		ctx, cancel := context.WithTimeout(context.Background(), singleSessionTimeout)
@@ -159,9 +178,6 @@ func (s *Service) onConnect(ns *socketio.Namespace, sock *socketio.Socket) {
 	} else {
 		sock.Join(d.userRoom)
 	}
-	s.metrics.Connected(name)
-	s.log.Info("connect", "namespace", name, "socket", sock.ID(), "user", d.UserID(), "restaurant", d.RestaurantID(),
-		"transport", sock.Transport(), "address", sock.Address())
 }
 
 // orderResult is the acknowledgement of join_order and leave_order, as the reference sends it.

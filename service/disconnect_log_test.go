@@ -3,7 +3,9 @@ package service
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/tomato-code/realtime/internal/testutil"
 	"github.com/tomato-code/realtime/service/auth"
+	"github.com/tomato-code/realtime/service/config"
 )
 
 // A connection that ends with an error says which in its disconnect line: here the client
@@ -28,20 +31,7 @@ func TestDisconnectLogCarriesTheError(t *testing.T) {
 	}
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
-	token, err := auth.MintHS256([]byte(cfg.JWTSecret), auth.MintOptions{UserID: "u7", TTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, br, _, err := ws.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/socket.io/?EIO=4&transport=websocket")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if br != nil {
-		ws.PutReader(br) // the open packet may have come with the 101; it is not needed
-	}
+	conn, _, token := dialAs(t, cfg, srv.URL, "u7")
 	if err := wsutil.WriteClientText(conn, []byte(`40{"token":"`+token+`"}`)); err != nil {
 		t.Fatal(err)
 	}
@@ -58,4 +48,25 @@ func TestDisconnectLogCarriesTheError(t *testing.T) {
 	shutdown, cancelShutdown := context.WithTimeout(context.Background(), time.Second)
 	defer cancelShutdown()
 	s.io.Shutdown(shutdown)
+}
+
+// dialAs opens a websocket to the service at url and returns it, the reader of what the
+// server sends (the open packet first) and a token of user for its CONNECT.
+func dialAs(t *testing.T, cfg *config.Config, url, user string) (net.Conn, io.Reader, string) {
+	t.Helper()
+	token, err := auth.MintHS256([]byte(cfg.JWTSecret), auth.MintOptions{UserID: user, TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, br, _, err := ws.Dial(ctx, "ws"+strings.TrimPrefix(url, "http")+"/socket.io/?EIO=4&transport=websocket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if br != nil {
+		return conn, br, token // br holds frames that came with the 101, then reads conn
+	}
+	return conn, conn, token
 }

@@ -3,17 +3,45 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/gobwas/ws/wsutil"
+
+	"github.com/tomato-code/realtime/internal/testutil"
+	"github.com/tomato-code/realtime/service/config"
 	"github.com/tomato-code/realtime/socketio"
 )
 
-// joinAwaitingAdapter is a memory adapter that says it confirms joins, as the Redis adapter
-// does.
-type joinAwaitingAdapter struct{ *socketio.MemoryAdapter }
+// joinAwaitingAdapter is a memory adapter that confirms joins as the Redis adapter does with
+// REDIS_SUBSCRIPTION=rooms, when the test says so.
+type joinAwaitingAdapter struct {
+	*socketio.MemoryAdapter
+	rooms   chan []string // the socket's rooms, as each wait starts
+	release chan struct{}
+}
 
-func (joinAwaitingAdapter) JoinsPending(*socketio.Socket) bool                  { return true }
-func (joinAwaitingAdapter) AwaitJoined(context.Context, *socketio.Socket) error { return nil }
+func (*joinAwaitingAdapter) JoinsPending(*socketio.Socket) bool { return true }
+
+func (a *joinAwaitingAdapter) AwaitJoined(ctx context.Context, s *socketio.Socket) error {
+	a.rooms <- a.SocketRooms(s)
+	select {
+	case <-a.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func newJoinAwaitingAdapter(ns socketio.LocalNamespace) *joinAwaitingAdapter {
+	return &joinAwaitingAdapter{MemoryAdapter: socketio.NewMemoryAdapter(ns), rooms: make(chan []string, 1), release: make(chan struct{})}
+}
 
 type plainNamespace struct{}
 
@@ -28,7 +56,7 @@ func (plainNamespace) ServerSideEmit(json.RawMessage, [][]byte, func(socketio.Ar
 func TestInstrumentKeepsJoinAwaiter(t *testing.T) {
 	s := &Service{}
 	awaiting := s.instrument(func(ns socketio.LocalNamespace) socketio.Adapter {
-		return joinAwaitingAdapter{socketio.NewMemoryAdapter(ns)}
+		return newJoinAwaitingAdapter(ns)
 	})(plainNamespace{})
 	if _, ok := awaiting.(socketio.JoinAwaiter); !ok {
 		t.Error("the wrapper of a JoinAwaiter hides it")
@@ -38,5 +66,61 @@ func TestInstrumentKeepsJoinAwaiter(t *testing.T) {
 	})(plainNamespace{})
 	if _, ok := plain.(socketio.JoinAwaiter); ok {
 		t.Error("the wrapper of a memory adapter is a JoinAwaiter")
+	}
+}
+
+// Through the service with REDIS_SUBSCRIPTION=rooms, a client's CONNECT reply waits for the
+// adapter to confirm the user room, which the handshake middleware joined. Otherwise the
+// rooms are joined once connected, and the wait sees none.
+func TestConnectWaitsForTheUserRoom(t *testing.T) {
+	for _, rooms := range []bool{true, false} {
+		t.Run(fmt.Sprintf("rooms=%v", rooms), func(t *testing.T) { testConnectWaitsForTheUserRoom(t, rooms) })
+	}
+}
+
+func testConnectWaitsForTheUserRoom(t *testing.T, roomChannels bool) {
+	testutil.CheckGoroutines(t)
+	var a *joinAwaitingAdapter
+	cfg := testConfig(func(c *config.Config) { c.RedisRoomChannels = roomChannels })
+	s, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Stdout: io.Discard,
+		Adapter: func(ns socketio.LocalNamespace) socketio.Adapter {
+			a = newJoinAwaitingAdapter(ns)
+			return a
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.io.Shutdown(ctx)
+	}()
+	conn, r, token := dialAs(t, cfg, srv.URL, "u7")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rw := struct {
+		io.Reader
+		io.Writer
+	}{r, conn}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if open, err := wsutil.ReadServerText(rw); err != nil || !strings.HasPrefix(string(open), "0{") {
+		t.Fatalf("open packet %q, %v", open, err)
+	}
+	if err := wsutil.WriteClientText(conn, []byte(`40{"token":"`+token+`"}`)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case rooms := <-a.rooms:
+		if slices.Contains(rooms, userRoomPrefix+"u7") != roomChannels {
+			t.Errorf("rooms when the wait started: %q; want the user room %v", rooms, roomChannels)
+		}
+	case <-ctx.Done():
+		t.Fatal("the CONNECT reply did not wait for the adapter")
+	}
+	close(a.release)
+	if reply, err := wsutil.ReadServerText(rw); err != nil || !strings.HasPrefix(string(reply), `40{"sid":"`) {
+		t.Fatalf("CONNECT reply %q, %v", reply, err)
 	}
 }

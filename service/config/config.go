@@ -63,7 +63,9 @@ type Config struct {
 	RedisKey string
 	// RedisRoomChannels makes the Redis adapter subscribe to the channel of each locally held
 	// room instead of one pattern for the namespace (REDIS_SUBSCRIPTION=rooms). Default off
-	// (pattern): see package adapter/redis for the ordering it gives up.
+	// (pattern): see package adapter/redis for the ordering it gives up. Sockets then join
+	// their user and restaurant rooms in the handshake middleware, so that their CONNECT reply
+	// waits for those rooms' subscriptions.
 	RedisRoomChannels bool
 
 	// PingInterval and PingTimeout are the Engine.IO heartbeat (PING_INTERVAL, PING_TIMEOUT, in
