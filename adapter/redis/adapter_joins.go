@@ -76,12 +76,14 @@ func (c *Cluster) awaitRooms(ctx context.Context, a *Adapter, rooms []string) er
 		return nil
 	}
 	var err error
-	select {
-	case <-w.done:
-		return nil
-	case <-ctx.Done():
-		err = ctx.Err()
-	case <-c.ctx.Done():
+	if c.Ready() { // else the connection was lost before w was listed, and nobody will wake it
+		select {
+		case <-w.done:
+			return nil
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-c.ctx.Done():
+		}
 	}
 	c.mu.Lock()
 	for _, key := range waiting {
