@@ -91,7 +91,7 @@ type Cluster struct {
 	health *healthState
 	stats  counters
 	out    outbox
-	in     chan inbound // received broadcasts and requests, in order, for the handler goroutine
+	in     *inQueue // received broadcasts and requests, in order, for the handler goroutine
 	// requestsIn counts the requests in in and in handling: while there are none, rooms are
 	// as every received request left them, and a broadcast for a room this node lacks can be
 	// dropped as it arrives.
@@ -190,7 +190,7 @@ func New(cfg Config) (*Cluster, error) {
 		log:      cfg.Logger,
 		client:   goredis.NewClient(opts),
 		health:   newHealthState(cfg.Logger),
-		in:       make(chan inbound, cfg.ReceiveQueue),
+		in:       newInQueue(cfg.ReceiveQueue),
 		adapters: make(map[string]*Adapter),
 		routes:   make(map[string]route),
 		patterns: make(map[string]*Adapter),

@@ -139,9 +139,7 @@ func (c *Cluster) dispatch(m *goredis.Message) {
 	if r.kind == routeRequest {
 		c.requestsIn.Add(1)
 	}
-	select {
-	case c.in <- inbound{a: r.a, kind: r.kind, room: r.room, payload: payload}:
-	default:
+	if !c.in.push(inbound{a: r.a, kind: r.kind, room: r.room, payload: payload}) {
 		if r.kind == routeRequest {
 			c.requestsIn.Add(-1)
 		}
@@ -152,12 +150,25 @@ func (c *Cluster) dispatch(m *goredis.Message) {
 // handleLoop delivers received broadcasts and answers requests, one at a time, in order.
 func (c *Cluster) handleLoop() {
 	defer c.wg.Done()
+	var batch []inbound
 	for {
 		select {
-		case msg := <-c.in:
-			c.handle(msg)
+		case <-c.in.wake:
 		case <-c.ctx.Done():
 			return
+		}
+		for {
+			batch = c.in.takeAll(batch[:0])
+			if len(batch) == 0 {
+				break
+			}
+			for _, msg := range batch {
+				c.handle(msg)
+			}
+			clear(batch) // handled payloads are garbage now
+			if cap(batch) > inQueueKeep {
+				batch = nil
+			}
 		}
 	}
 }
