@@ -20,6 +20,9 @@ type Adapter struct {
 	ch        wire.Channels
 	uid       string
 	roomsMode bool
+	// idRooms is the subscription key ("p:" and the pattern) of the rooms named like socket
+	// ids, with SubscribeRooms.
+	idRooms string
 
 	mu       sync.Mutex
 	closed   bool
@@ -40,6 +43,7 @@ func (c *Cluster) newAdapter(ns socketio.LocalNamespace) *Adapter {
 		requests:  make(map[string]*pending),
 		acks:      make(map[string]*ackRequest),
 	}
+	a.idRooms = "p:" + a.ch.RoomsOfLen(idRoomLen)
 	if c.register(a) != nil {
 		a.closed = true // the Cluster is closed: the adapter serves this server only
 	}

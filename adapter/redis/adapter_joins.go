@@ -3,22 +3,38 @@ package redis
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/tomato-code/realtime/socketio"
 )
 
 var _ socketio.JoinAwaiter = (*Adapter)(nil)
 
-// JoinsPending implements socketio.JoinAwaiter. With SubscribeRooms, while Redis is reachable,
-// a connecting socket always has a room to wait for: the room of its own id, whose channel
-// nobody subscribed before. With SubscribePattern every room is covered by the namespace's
-// pattern: nothing to wait for.
-func (a *Adapter) JoinsPending(*socketio.Socket) bool { return a.roomsMode && a.c.Ready() }
+// JoinsPending implements socketio.JoinAwaiter: with SubscribeRooms, while Redis is
+// reachable, whether a subscription that s's rooms need is not live yet: the namespace
+// channel, the pattern of rooms named like socket ids (its own room among them), or the
+// channel of one of its other rooms, typically a room the middleware joined first on this
+// node. With SubscribePattern every room is covered by the namespace's pattern: nothing to
+// wait for.
+func (a *Adapter) JoinsPending(s *socketio.Socket) bool {
+	if !a.roomsMode || !a.c.Ready() {
+		return false
+	}
+	keys := a.joinKeys(a.mem.SocketRooms(s))
+	c := a.c
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, key := range keys {
+		if c.wantedLocked(key) && !c.liveLocked(key) {
+			return true
+		}
+	}
+	return false
+}
 
 // AwaitJoined implements socketio.JoinAwaiter: with SubscribeRooms it waits until Redis has
-// confirmed, on the current subscriber connection, the subscription of the namespace channel
-// and of the channel of every room of s, its own id's included (subscribed here, before s joins
-// it as it connects). A publisher may then target any of them once the client sees "connect".
+// confirmed, on the current subscriber connection, the subscriptions that s's rooms need (see
+// JoinsPending). A publisher may then target any of them once the client sees "connect".
 // It returns nil at once with SubscribePattern or while Redis is unreachable, and as soon as
 // Redis becomes unreachable during the wait. When ctx's deadline passes first it counts the
 // timeout (Stats.JoinWaitTimeouts), logs a warning and returns ctx.Err().
@@ -26,8 +42,8 @@ func (a *Adapter) AwaitJoined(ctx context.Context, s *socketio.Socket) error {
 	if !a.roomsMode || !a.c.Ready() {
 		return nil
 	}
-	rooms := a.mem.SocketRooms(s) // its own id first, though it joins that room only later
-	err := a.c.awaitRooms(ctx, a, rooms)
+	rooms := a.mem.SocketRooms(s)
+	err := a.c.awaitKeys(ctx, a, a.joinKeys(rooms))
 	if errors.Is(err, context.DeadlineExceeded) {
 		a.c.stats.joinWaitTimeouts.Add(1)
 		a.c.log.Warn("redis adapter: Redis did not confirm the subscriptions of a connecting socket's rooms in time; it connects anyway, and broadcasts to those rooms from other servers may miss it for a while",
@@ -36,36 +52,38 @@ func (a *Adapter) AwaitJoined(ctx context.Context, s *socketio.Socket) error {
 	return err
 }
 
+// joinKeys returns the subscription keys (channels, and "p:" with a pattern) that bring the
+// broadcasts to rooms.
+func (a *Adapter) joinKeys(rooms []string) []string {
+	keys := make([]string, 0, 2+len(rooms))
+	keys = append(keys, a.ch.Broadcast, a.idRooms)
+	for _, room := range rooms {
+		if len(room) != idRoomLen {
+			keys = append(keys, a.ch.Room(room))
+		}
+	}
+	return keys
+}
+
 // joinWait is a connecting socket waiting for channels to be live.
 type joinWait struct {
 	left int           // channels not live yet; guarded by Cluster.mu
 	done chan struct{} // closed when left reaches 0
 }
 
-// awaitRooms subscribes the channel of rooms[0], the connecting socket's own room, and waits
-// until the channels of the namespace and of rooms are live, ctx ends, Redis becomes
-// unreachable or the Cluster closes.
-func (c *Cluster) awaitRooms(ctx context.Context, a *Adapter, rooms []string) error {
+// awaitKeys waits until the subscriptions of keys that are wanted are live, ctx ends, Redis
+// becomes unreachable or the Cluster closes.
+func (c *Cluster) awaitKeys(ctx context.Context, a *Adapter, keys []string) error {
 	w := &joinWait{done: make(chan struct{})}
-	keys := make([]string, 0, 1+len(rooms))
-	keys = append(keys, a.ch.Broadcast)
-	for _, room := range rooms {
-		keys = append(keys, a.ch.Room(room))
-	}
 	c.mu.Lock()
 	if c.closed || c.adapters[a.ns.Name()] != a {
 		c.mu.Unlock()
 		return nil
 	}
-	if _, known := c.routes[keys[1]]; !known {
-		c.routes[keys[1]] = route{a: a, kind: routeBroadcast, room: rooms[0], early: true}
-		c.dirty[keys[1]] = struct{}{}
-		c.notify()
-	}
-	waiting := keys[:0] // the channels w is listed under
+	waiting := keys[:0] // the keys w is listed under
 	for _, key := range keys {
 		// A channel without a route is not going to be subscribed: nothing to wait for.
-		if _, wanted := c.routes[key]; wanted && !c.liveLocked(key) {
+		if c.wantedLocked(key) && !c.liveLocked(key) {
 			c.joinWaits[key] = append(c.joinWaits[key], w)
 			waiting = append(waiting, key)
 		}
@@ -91,6 +109,17 @@ func (c *Cluster) awaitRooms(ctx context.Context, a *Adapter, rooms []string) er
 	}
 	c.mu.Unlock()
 	return err
+}
+
+// wantedLocked reports whether the subscription of key (a channel, or "p:" and a pattern) is
+// wanted. c.mu is held.
+func (c *Cluster) wantedLocked(key string) bool {
+	if p, isPattern := strings.CutPrefix(key, "p:"); isPattern {
+		_, ok := c.patterns[p]
+		return ok
+	}
+	_, ok := c.routes[key]
+	return ok
 }
 
 // liveLocked reports whether the subscription of key is wanted and live: Redis confirmed it on

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,8 +31,17 @@ const (
 	// price of a window of about one Redis round trip after a room's first local join. A
 	// connecting socket's CONNECT reply waits for the rooms its middleware joined
 	// (Adapter.AwaitJoined), so the window remains only for joins made after the connect.
+	// Rooms named like socket ids (idRoomLen bytes) come through one pattern instead.
 	SubscribeRooms
 )
+
+// idRoomLen is the length of a socket id, 20 characters on this server and on Node.js. In
+// SubscribeRooms mode every room of that length, each socket's own room among them, is
+// received through one pattern per namespace rather than one channel each: a channel costs
+// the node a few hundred bytes of bookkeeping (ours and go-redis's) and the pattern halves
+// what a connection costs in this mode, while broadcasts to one socket of another node are
+// rare enough that receiving them everywhere, to be dropped, is cheap.
+const idRoomLen = 20
 
 // Config configures a Cluster. Zero fields take the defaults written next to them.
 type Config struct {
@@ -134,10 +144,6 @@ type route struct {
 	a    *Adapter
 	kind routeKind
 	room string // for routeBroadcast: "" for the namespace channel
-	// early: the room is a connecting socket's own id, subscribed before the socket joins
-	// it (see Adapter.AwaitJoined); wanted until it joins (roomJoined) or leaves
-	// (roomMaybeEmpty).
-	early bool
 }
 
 type inbound struct {
@@ -293,6 +299,8 @@ func (c *Cluster) register(a *Adapter) error {
 	} else {
 		c.routes[a.ch.Broadcast] = route{a: a, kind: routeBroadcast}
 		c.dirty[a.ch.Broadcast] = struct{}{}
+		c.patterns[strings.TrimPrefix(a.idRooms, "p:")] = a
+		c.dirty[a.idRooms] = struct{}{}
 	}
 	c.notify()
 	return nil
@@ -323,20 +331,18 @@ func (c *Cluster) unregister(a *Adapter) {
 // roomJoined is called after a local socket joined room: the room's channel must be
 // subscribed unless it already is.
 func (c *Cluster) roomJoined(a *Adapter, room string) {
+	if len(room) == idRoomLen {
+		return // the namespace's pattern for such rooms brings their broadcasts
+	}
 	ch := a.ch.Room(room)
 	c.mu.RLock()
-	r, known := c.routes[ch]
+	_, known := c.routes[ch]
 	c.mu.RUnlock()
-	if known && !r.early {
+	if known {
 		return
 	}
 	c.mu.Lock()
-	r, known = c.routes[ch]
-	switch {
-	case known && r.early && r.a == a:
-		r.early = false // the socket joined the room it was subscribed early for
-		c.routes[ch] = r
-	case !known && !c.closed && c.adapters[a.ns.Name()] == a:
+	if _, known := c.routes[ch]; !known && !c.closed && c.adapters[a.ns.Name()] == a {
 		c.routes[ch] = route{a: a, kind: routeBroadcast, room: room}
 		c.dirty[ch] = struct{}{}
 		c.notify()
@@ -347,16 +353,12 @@ func (c *Cluster) roomJoined(a *Adapter, room string) {
 // roomMaybeEmpty is called after a local socket left room: when no local socket is left in
 // it, its channel is unsubscribed.
 func (c *Cluster) roomMaybeEmpty(a *Adapter, room string) {
-	if a.mem.HasRoom(room) {
+	if len(room) == idRoomLen || a.mem.HasRoom(room) {
 		return
 	}
 	ch := a.ch.Room(room)
 	c.mu.Lock()
 	if r, ok := c.routes[ch]; ok && r.a == a {
-		if r.early {
-			r.early = false // the connecting socket left without connecting
-			c.routes[ch] = r
-		}
 		c.dirty[ch] = struct{}{}
 		c.notify()
 	}

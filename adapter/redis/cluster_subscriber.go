@@ -219,7 +219,7 @@ func (c *Cluster) subscribeLoop() {
 				continue
 			}
 			r, ok := c.routes[key]
-			want := ok && (r.room == "" || r.early || r.a.mem.HasRoom(r.room))
+			want := ok && (r.room == "" || r.a.mem.HasRoom(r.room))
 			if ok && !want {
 				delete(c.routes, key) // the room emptied: forget its channel until it is joined again
 			}

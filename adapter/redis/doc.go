@@ -29,8 +29,10 @@
 // message whose packet is not a valid event is therefore not counted as malformed (see
 // Stats); one that is not a MessagePack array [uid, packet, opts] still is. SubscribeRooms
 // instead subscribes to the namespace channel and to the channel of each room that has a local
-// socket (socket ids included), so that a node receives no traffic for rooms it does not hold;
-// BenchmarkForeignRoomTraffic measures the difference. Its price: when the first local socket
+// socket, so that a node receives no traffic for rooms it does not hold, except for rooms
+// named like socket ids (20 bytes), which one pattern per namespace brings to every node: a
+// channel per socket would cost each connection a few hundred bytes of subscription
+// bookkeeping. BenchmarkForeignRoomTraffic measures the difference. Its price: when the first local socket
 // joins a room, the node's SUBSCRIBE to the room's channel takes effect about one Redis round
 // trip later, and a single-room broadcast published in between does not reach this node.
 //

@@ -244,7 +244,7 @@ func TestConnectRedisLostDuringWait(t *testing.T) {
 }
 
 // A client that goes away while its connect waits for Redis is not connected, and the
-// channels subscribed for it (its user room, its own id) are unsubscribed: the node is left
+// channel subscribed for it (its user room) is unsubscribed: the node is left
 // with its fixed channels.
 func TestConnectAbandonedDuringWait(t *testing.T) {
 	testutil.CheckGoroutines(t)

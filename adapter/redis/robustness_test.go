@@ -69,14 +69,16 @@ func TestMalformedMessages(t *testing.T) {
 	}
 }
 
-// In SubscribeRooms mode a node holds exactly the channels of its local rooms (socket ids
-// included) besides its fixed ones, and one subscription to the request channel.
+// In SubscribeRooms mode a node holds exactly the channels of its local rooms besides its
+// fixed ones, and one subscription to the request channel; rooms named like socket ids (the
+// socket's own room, and twenty here) have no channel of their own.
 func TestRoomSubscriptions(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	url, key := cluster.RedisURL(t), cluster.Key(t)
 	g1 := startGoNode(t, "g1", url, key, nodeOptions{mode: SubscribeRooms})
 	g2 := startGoNode(t, "g2", url, key, nodeOptions{mode: SubscribePattern})
-	clients := startClients(t, clientSpec{Name: "A", URL: g1.url, Rooms: []string{"x", "y"}})
+	const twenty = "room-of-twenty-bytes"
+	clients := startClients(t, clientSpec{Name: "A", URL: g1.url, Rooms: []string{"x", "y", twenty}})
 	id := clients.Wait(wait, "A connected", func(l cluster.Line) bool { return l["connected"] != nil }).Str("connected")
 	g1.synced(t)
 	rc := cluster.Client(t, url)
@@ -92,11 +94,18 @@ func TestRoomSubscriptions(t *testing.T) {
 	}
 	a1, a2 := g1.adapter("/"), g2.adapter("/")
 	fixed := []string{a1.ch.Broadcast, a1.ch.Request, a1.ch.Response, a1.ch.SpecificResponse(a1.uid), a2.ch.SpecificResponse(a2.uid)}
-	want := append(slices.Clone(fixed), a1.ch.Room("x"), a1.ch.Room("y"), a1.ch.Room(id))
+	want := append(slices.Clone(fixed), a1.ch.Room("x"), a1.ch.Room("y"))
 	slices.Sort(want)
 	if got := channels(); !slices.Equal(got, want) {
 		t.Errorf("channels\n %v\nwant\n %v", got, want)
 	}
+	// Broadcasts from another node to the socket's own room and to twenty come through the
+	// pattern, once each.
+	must(t, g2.srv.Of("/").To(id).Emit("to-id"))
+	must(t, g2.srv.Of("/").To(twenty).Emit("to-twenty"))
+	must(t, g2.srv.Of("/").To("x").Emit("to-x"))
+	clients.Wait(wait, "A to-x", gotEvent("A", "to-x"))
+	checkCounts(t, clients, map[string]int{"A to-id": 1, "A to-twenty": 1})
 	n, err := rc.PubSubNumSub(ctx, a1.ch.Request).Result()
 	if err != nil || n[a1.ch.Request] != 2 {
 		t.Errorf("NUMSUB = %v, %v; want one per node", n, err)

@@ -60,6 +60,12 @@ func (c Channels) Pattern() string {
 	return globEscape(c.Broadcast) + "*"
 }
 
+// RoomsOfLen returns the glob pattern that matches the channel of every room whose name is n
+// bytes long ("?" matches one byte in Redis).
+func (c Channels) RoomsOfLen(n int) string {
+	return globEscape(c.Broadcast) + strings.Repeat("?", n) + "#"
+}
+
 // RoomOf returns the room part of a broadcast channel: "" for the namespace channel, the room
 // for a room channel, and false when channel is not a broadcast channel of this namespace. Like
 // Node, it takes the text between the prefix and the final character.

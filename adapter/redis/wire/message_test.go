@@ -291,4 +291,7 @@ func TestChannels(t *testing.T) {
 	if p := NewChannels("a*b", "/x").Pattern(); p != `a\*b#/x#*` {
 		t.Errorf("pattern %s", p)
 	}
+	if p := NewChannels("a?b", "/x").RoomsOfLen(3); p != `a\?b#/x#???#` {
+		t.Errorf("pattern of 3-byte rooms %s", p)
+	}
 }
