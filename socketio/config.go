@@ -33,8 +33,7 @@ type Config struct {
 	// DiscardAuth makes each socket's Auth (and Handshake().Auth) read {} once the
 	// namespace's middleware has accepted the socket: the CONNECT's auth object, often a
 	// bearer token, is then not kept for the socket's life, and its bytes (the whole CONNECT
-	// message) are freed. The middleware still reads it. A socket that its middleware joined to rooms keeps it, since
-	// other goroutines may already be reading it. Default false, as in Node.js.
+	// message) are freed. The middleware still reads it. Default false, as in Node.js.
 	DiscardAuth bool
 	// JoinWaitTimeout bounds how long a socket's CONNECT reply waits for an adapter that
 	// implements JoinAwaiter to confirm the rooms the middleware joined; after it the socket

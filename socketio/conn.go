@@ -362,7 +362,10 @@ var invalidNamespace = json.RawMessage(`{"message":"Invalid namespace"}`)
 // at once or, when its adapter must confirm its rooms first, after lending the turn to the
 // goroutine that waits (then it reports false, as handle does).
 func (c *conn) connect(p *parser.Packet) bool {
-	s := &Socket{conn: c, auth: p.Data}
+	s := &Socket{conn: c}
+	if auth := p.Data; len(auth) > 0 {
+		s.auth.Store(&auth)
+	}
 	ns := c.srv.lookup(p.Namespace, s)
 	if ns == nil {
 		c.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: p.Namespace, ID: parser.NoID, Data: invalidNamespace})
@@ -437,8 +440,8 @@ func (c *conn) resume() {
 // is listed, the CONNECT reply goes out and the connection handlers run.
 func (c *conn) accept(ns *Namespace, s *Socket) {
 	defer ns.pending.Add(-1)
-	if c.srv.cfg.DiscardAuth && !joinedRooms(ns.adapter.SocketRooms(s), s.id) {
-		s.auth = nil // not yet reachable by other goroutines: in no room, not in the conn's list
+	if c.srv.cfg.DiscardAuth {
+		s.auth.Store(nil)
 	}
 	c.mu.Lock()
 	if c.closed {
@@ -459,17 +462,6 @@ func (c *conn) accept(ns *Namespace, s *Socket) {
 	s.state.Store(stateConnected)
 	ns.addSocket(s)
 	ns.runConnection(s)
-}
-
-// joinedRooms reports whether rooms, a socket's as its adapter lists them, hold any room
-// besides the socket's own id.
-func joinedRooms(rooms []string, id string) bool {
-	for _, r := range rooms {
-		if r != id {
-			return true
-		}
-	}
-	return false
 }
 
 // connectErrorData is the CONNECT_ERROR payload for a middleware error.

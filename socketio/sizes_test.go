@@ -17,7 +17,7 @@ func TestSocketFitsItsSizeClass(t *testing.T) {
 		name      string
 		size, max uintptr
 	}{
-		{"Socket", unsafe.Sizeof(Socket{}), 144},
+		{"Socket", unsafe.Sizeof(Socket{}), 128},
 		{"conn", unsafe.Sizeof(conn{}), 64},
 	} {
 		if c.size > c.max {
