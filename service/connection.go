@@ -114,8 +114,7 @@ func (s *Service) setupNamespace(ns *socketio.Namespace) {
 			// With REDIS_SUBSCRIPTION=rooms the rooms are joined here, so that the CONNECT
 			// reply waits until Redis confirmed their subscriptions (socketio.JoinAwaiter)
 			// and an emit to the user right after "connect" reaches it. Elsewhere they are
-			// joined once connected: a socket the middleware joined to rooms keeps its
-			// CONNECT message, token included, for its life (socketio.Config.DiscardAuth).
+			// joined once connected, as the reference service does.
 			s.joinRooms(ns, sock, d)
 		}
 		return nil
@@ -198,15 +197,35 @@ func (s *Service) orderRoom(sock *socketio.Socket, args socketio.Args, ack socke
 		}
 		return
 	}
-	if join {
-		sock.Join(orderRoom(id))
-	} else {
+	if !join {
 		sock.Leave(orderRoom(id))
+		if ack != nil {
+			_ = ack(orderResult{Success: true})
+		}
+		return
 	}
-	if ack != nil {
-		_ = ack(orderResult{Success: true})
+	sock.Join(orderRoom(id))
+	if ack == nil {
+		return
 	}
+	// With a Redis adapter that subscribes per room, the room's broadcasts from other nodes
+	// reach this one a round trip after the join: the acknowledgement waits for that, so
+	// that a client that saw it misses no order update, without holding up the connection.
+	if w, ok := sock.Namespace().Adapter().(socketio.JoinAwaiter); ok && w.JoinsPending(sock) {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), joinAckWait)
+			defer cancel()
+			_ = w.AwaitJoined(ctx, sock) // acknowledged either way: the adapter logs a timeout
+			_ = ack(orderResult{Success: true})
+		}()
+		return
+	}
+	_ = ack(orderResult{Success: true})
 }
+
+// joinAckWait bounds how long join_order's acknowledgement waits for the cluster (see
+// orderRoom); socketio's Config.JoinWaitTimeout bounds the same wait for a CONNECT.
+const joinAckWait = 2 * time.Second
 
 // orderID accepts a non-empty string or a number, as the reference does.
 func orderID(raw json.RawMessage) (string, bool) {

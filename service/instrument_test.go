@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -79,6 +80,71 @@ func TestConnectWaitsForTheUserRoom(t *testing.T) {
 }
 
 func testConnectWaitsForTheUserRoom(t *testing.T, roomChannels bool) {
+	a, ws := connectThroughAwaitingAdapter(t, roomChannels, "u7")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	select {
+	case rooms := <-a.rooms:
+		if slices.Contains(rooms, userRoomPrefix+"u7") != roomChannels {
+			t.Errorf("rooms when the wait started: %q; want the user room %v", rooms, roomChannels)
+		}
+	case <-ctx.Done():
+		t.Fatal("the CONNECT reply did not wait for the adapter")
+	}
+	close(a.release)
+	ws.expectPrefix(t, `40{"sid":"`)
+}
+
+// With an adapter whose joins take effect later (REDIS_SUBSCRIPTION=rooms), join_order's
+// acknowledgement waits until the adapter confirmed the order room.
+func TestJoinOrderAckWaitsForTheRoom(t *testing.T) {
+	a, ws := connectThroughAwaitingAdapter(t, true, "u8")
+	<-a.rooms
+	a.release <- struct{}{} // the connect's wait
+	ws.expectPrefix(t, `40{"sid":"`)
+	ws.send(t, `421["join_order","9"]`)
+	select {
+	case rooms := <-a.rooms:
+		if !slices.Contains(rooms, "order:9") {
+			t.Errorf("rooms when the wait started: %q; want order:9", rooms)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the acknowledgement did not wait for the adapter")
+	}
+	// Nothing comes while the wait lasts.
+	_ = ws.conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if msg, err := wsutil.ReadServerText(ws.rw); err == nil {
+		t.Fatalf("%q before the adapter confirmed the room", msg)
+	}
+	a.release <- struct{}{}
+	ws.expectPrefix(t, `431[{"success":true}]`)
+}
+
+// awaitingClient is a raw websocket client of the service.
+type awaitingClient struct {
+	conn net.Conn
+	rw   io.ReadWriter
+}
+
+func (c *awaitingClient) send(t *testing.T, msg string) {
+	t.Helper()
+	if err := wsutil.WriteClientText(c.conn, []byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (c *awaitingClient) expectPrefix(t *testing.T, prefix string) {
+	t.Helper()
+	_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if msg, err := wsutil.ReadServerText(c.rw); err != nil || !strings.HasPrefix(string(msg), prefix) {
+		t.Fatalf("got %q, %v; want %s...", msg, err, prefix)
+	}
+}
+
+// connectThroughAwaitingAdapter starts a service whose namespaces use a joinAwaitingAdapter
+// and sends the CONNECT of user, whose reply waits for the adapter's release.
+func connectThroughAwaitingAdapter(t *testing.T, roomChannels bool, user string) (*joinAwaitingAdapter, *awaitingClient) {
+	t.Helper()
 	testutil.CheckGoroutines(t)
 	var a *joinAwaitingAdapter
 	cfg := testConfig(func(c *config.Config) { c.RedisRoomChannels = roomChannels })
@@ -91,36 +157,18 @@ func testConnectWaitsForTheUserRoom(t *testing.T, roomChannels bool) {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(s.Handler())
-	defer srv.Close()
-	defer func() {
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		s.io.Shutdown(ctx)
-	}()
-	conn, r, token := dialAs(t, cfg, srv.URL, "u7")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	rw := struct {
+	})
+	conn, r, token := dialAs(t, cfg, srv.URL, user)
+	ws := &awaitingClient{conn: conn, rw: struct {
 		io.Reader
 		io.Writer
-	}{r, conn}
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if open, err := wsutil.ReadServerText(rw); err != nil || !strings.HasPrefix(string(open), "0{") {
-		t.Fatalf("open packet %q, %v", open, err)
-	}
-	if err := wsutil.WriteClientText(conn, []byte(`40{"token":"`+token+`"}`)); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case rooms := <-a.rooms:
-		if slices.Contains(rooms, userRoomPrefix+"u7") != roomChannels {
-			t.Errorf("rooms when the wait started: %q; want the user room %v", rooms, roomChannels)
-		}
-	case <-ctx.Done():
-		t.Fatal("the CONNECT reply did not wait for the adapter")
-	}
-	close(a.release)
-	if reply, err := wsutil.ReadServerText(rw); err != nil || !strings.HasPrefix(string(reply), `40{"sid":"`) {
-		t.Fatalf("CONNECT reply %q, %v", reply, err)
-	}
+	}{r, conn}}
+	ws.expectPrefix(t, "0{")
+	ws.send(t, `40{"token":"`+token+`"}`)
+	return a, ws
 }

@@ -45,7 +45,9 @@
 // fails because of Redis. Each connect then costs a SUBSCRIBE round trip of latency, and a
 // goroutine for its duration.
 //
-// The window remains for joins made after the connect: in a connection or event handler, or
+// The window remains for joins made after the connect: in a connection or event handler
+// (which can close it for its own socket by calling AwaitJoined before it acknowledges, as
+// the service's join_order does), or
 // when one server makes sockets of other servers join a room (SocketsJoin) and a broadcast to
 // that room follows at once, which is the Realtime Service's join-then-emit flow; with
 // SubscribePattern the request and the broadcast arrive on one subscriber connection in the
