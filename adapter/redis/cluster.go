@@ -128,8 +128,16 @@ type Cluster struct {
 	// Adapter.AwaitJoined), by channel.
 	joinWaits map[string][]*joinWait
 
+	// retry, while set, will wake the subscription loop to send again subscriptions whose
+	// command failed; retryBackoff spaces the attempts while Redis is unreachable.
+	retry        *time.Timer
+	retryBackoff backoff
+
 	// testHook, when set by tests, sees every message the subscriber receives.
 	testHook atomic.Pointer[func(channel string)]
+	// testSubscribeFault, when set by tests, can fail a (P)SUBSCRIBE command before it is sent,
+	// as a connection that breaks under it does.
+	testSubscribeFault atomic.Pointer[func(names []string) error]
 }
 
 type routeKind int
@@ -204,10 +212,11 @@ func New(cfg Config) (*Cluster, error) {
 		dirty:    make(map[string]struct{}),
 		wake:     make(chan struct{}, 1),
 
-		confirmed:   make(map[string]bool),
-		syncChanged: make(chan struct{}),
-		inflight:    make(map[string]int),
-		joinWaits:   make(map[string][]*joinWait),
+		confirmed:    make(map[string]bool),
+		retryBackoff: backoff{min: 50 * time.Millisecond, max: 5 * time.Second},
+		syncChanged:  make(chan struct{}),
+		inflight:     make(map[string]int),
+		joinWaits:    make(map[string][]*joinWait),
 	}
 	c.out.init(cfg.PublishQueueBytes, &c.stats)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
@@ -260,6 +269,10 @@ func (c *Cluster) Close() error {
 		return nil
 	}
 	c.closed = true
+	if c.retry != nil {
+		c.retry.Stop()
+		c.retry = nil
+	}
 	adapters := make([]*Adapter, 0, len(c.adapters))
 	for _, a := range c.adapters {
 		adapters = append(adapters, a)

@@ -247,34 +247,73 @@ func (c *Cluster) subscribeLoop() {
 		c.syncNotify()
 		c.mu.Unlock()
 		ps := c.pubsub()
-		// Outside the lock: these wait for Redis. An error leaves go-redis's own record of the
-		// subscriptions right, and it resubscribes them when the connection comes back; no
-		// answer comes for the command itself.
+		// Outside the lock: these wait for Redis. No answer comes for a command that failed;
+		// an unsubscription that failed is right anyway (go-redis forgets the channel first,
+		// and its next connection does not subscribe it), a subscription is sent again.
+		ok := true
 		for chunk := range slices.Chunk(sub, subscribeChunk) {
-			c.sent(ps.Subscribe(c.ctx, chunk...), "", chunk)
+			ok = c.sent(c.subscribe(ps.Subscribe, chunk), "", chunk, true) && ok
 		}
 		for chunk := range slices.Chunk(unsub, subscribeChunk) {
-			c.sent(ps.Unsubscribe(c.ctx, chunk...), "", chunk)
+			c.sent(ps.Unsubscribe(c.ctx, chunk...), "", chunk, false)
 		}
 		if len(psub) > 0 {
-			c.sent(ps.PSubscribe(c.ctx, psub...), "p:", psub)
+			ok = c.sent(c.subscribe(ps.PSubscribe, psub), "p:", psub, true) && ok
 		}
 		if len(punsub) > 0 {
-			c.sent(ps.PUnsubscribe(c.ctx, punsub...), "p:", punsub)
+			c.sent(ps.PUnsubscribe(c.ctx, punsub...), "p:", punsub, false)
+		}
+		if ok && len(sub)+len(psub) > 0 {
+			c.mu.Lock()
+			c.retryBackoff.reset()
+			c.mu.Unlock()
 		}
 	}
 }
 
-// sent takes note of a failed (un)subscribe command: Redis will not answer it.
-func (c *Cluster) sent(err error, prefix string, names []string) {
+// subscribe sends a (P)SUBSCRIBE command, unless a test makes it fail.
+func (c *Cluster) subscribe(send func(context.Context, ...string) error, names []string) error {
+	if fault := c.testSubscribeFault.Load(); fault != nil {
+		if err := (*fault)(names); err != nil {
+			return err
+		}
+	}
+	return send(c.ctx, names...)
+}
+
+// sent takes note of a failed (un)subscribe command, which Redis will not answer, and reports
+// whether the command went out. A failed subscription is sent again after a backoff: when
+// the connection broke under the command, go-redis reconnects at once and resubscribes what
+// it had recorded, but it records the command's channels only after the command, so the new
+// connection lacks them until the next reconnect, and the rooms' broadcasts would not reach
+// this node meanwhile.
+func (c *Cluster) sent(err error, prefix string, names []string, subscribe bool) bool {
 	if err == nil {
-		return
+		return true
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, name := range names {
-		c.answered(prefix + name)
+		key := prefix + name
+		c.answered(key)
+		if subscribe && c.have[key] {
+			delete(c.have, key) // so that the next pass subscribes it again
+			if c.confirmed[key] {
+				c.matched--
+			}
+			c.dirty[key] = struct{}{}
+		}
 	}
-	c.mu.Unlock()
+	if subscribe && c.retry == nil && !c.closed {
+		c.retry = time.AfterFunc(c.retryBackoff.next(), func() {
+			c.mu.Lock()
+			c.retry = nil
+			c.notify()
+			c.mu.Unlock()
+		})
+	}
+	c.syncNotify()
+	return false
 }
 
 // answered counts one answer, or failure, of a command for key; c.mu is held.

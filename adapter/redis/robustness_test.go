@@ -3,9 +3,11 @@ package redis
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -212,4 +214,33 @@ func broadcastMsg(t *testing.T, uid string, packet wire.Map, rooms ...string) []
 // eventPacket is the packet of an event called name, without arguments, on "/".
 func eventPacket(name string) wire.Map {
 	return wire.Map{{Key: "type", Value: int64(2)}, {Key: "data", Value: []any{name}}, {Key: "nsp", Value: "/"}}
+}
+
+// A SUBSCRIBE that fails is sent again. go-redis records a command's channels only after the
+// command, so when the connection breaks under it, the connection it opens at once does not
+// subscribe them; without the retry the room's broadcasts would not reach this node until the
+// next reconnect. The failure is injected: a connection cannot be made to break under one
+// given command here.
+func TestFailedSubscriptionIsRetried(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	url, key := cluster.RedisURL(t), cluster.Key(t)
+	g1 := startGoNode(t, "g1", url, key, nodeOptions{mode: SubscribeRooms})
+	g2 := startGoNode(t, "g2", url, key, nodeOptions{mode: SubscribePattern})
+	room := g1.adapter("/").ch.Room("r1")
+	var failed atomic.Int32
+	fault := func(names []string) error {
+		if slices.Contains(names, room) && failed.Add(1) == 1 {
+			return errors.New("connection broke under the command")
+		}
+		return nil
+	}
+	g1.cluster.testSubscribeFault.Store(&fault)
+	clients := startClients(t, clientSpec{Name: "A", URL: g1.url, Rooms: []string{"r1"}})
+	clients.Wait(wait, "A connected", func(l cluster.Line) bool { return l["connected"] != nil })
+	g1.synced(t) // fails (times out) unless r1's channel was subscribed after all
+	if n := failed.Load(); n < 2 {
+		t.Fatalf("the subscription of r1 was attempted %d times, want a failure and a retry", n)
+	}
+	must(t, g2.srv.Of("/").To("r1").Emit("after-retry"))
+	clients.Wait(wait, "A after-retry", gotEvent("A", "after-retry"))
 }
