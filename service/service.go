@@ -183,6 +183,9 @@ func (s *Service) Handler() http.Handler {
 	// The exact path wins over the Socket.IO prefix; the Engine.IO handler never sees it.
 	if s.clientScript != nil {
 		mux.Handle(devpage.ClientScriptPath, s.clientScript)
+		if p := s.clientScript.SourceMapPath(); p != "" {
+			mux.Handle(p, s.clientScript.SourceMap())
+		}
 	} else {
 		mux.HandleFunc(devpage.ClientScriptPath, devpage.NoClientScript)
 	}

@@ -68,6 +68,21 @@ func TestE2EClientScript(t *testing.T) {
 		t.Errorf("revalidation with ETag %q: %d, want 304", etag, resp.StatusCode)
 	}
 
+	// The source map the bundle names, from beside it, where a browser's developer tools ask.
+	wantMap, err := os.ReadFile(bundle + ".map")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = http.Get(p.url + "/socket.io/" + filepath.Base(bundle) + ".map")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotMap, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Equal(gotMap, wantMap) || resp.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("GET the source map: %d %q, %d bytes, want the %d bytes of %s.map", resp.StatusCode, resp.Header.Get("Content-Type"), len(gotMap), len(wantMap), bundle)
+	}
+
 	// The Engine.IO handler behind the same prefix still answers handshakes.
 	resp, err = http.Get(p.url + "/socket.io/?EIO=4&transport=polling")
 	if err != nil {

@@ -106,3 +106,60 @@ func TestNoClientScriptExplains(t *testing.T) {
 		t.Fatalf("%d %s", resp.StatusCode, body)
 	}
 }
+
+// The source map a bundle names in its last sourceMappingURL comment is served beside the
+// script when it is a plain file name next to the bundle; anything else serves none.
+func TestClientScriptSourceMap(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	const mapBody = `{"version":3,"sources":["io.ts"],"mappings":"AAAA"}`
+	write("socket.io.min.js.map", mapBody)
+	script, err := LoadClientScript(write("socket.io.min.js", fakeBundle+"\n//# sourceMappingURL=socket.io.min.js.map\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := script.SourceMapPath(); got != "/socket.io/socket.io.min.js.map" {
+		t.Fatalf("SourceMapPath = %q", got)
+	}
+	resp := serve(script.SourceMap(), "GET", nil)
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(body) != mapBody || resp.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("GET the map: %d %q %q", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	if resp := serve(script.SourceMap(), "GET", map[string]string{"If-None-Match": resp.Header.Get("ETag")}); resp.StatusCode != 304 {
+		t.Errorf("revalidation: %d, want 304", resp.StatusCode)
+	}
+	if resp := serve(script.SourceMap(), "POST", nil); resp.StatusCode != 405 {
+		t.Errorf("POST: %d, want 405", resp.StatusCode)
+	}
+
+	write("outside.map", mapBody)
+	for name, comment := range map[string]string{
+		"no comment":   "",
+		"missing file": "//# sourceMappingURL=absent.js.map",
+		"a path":       "//# sourceMappingURL=../outside.map",
+		"absolute":     "//# sourceMappingURL=/tmp/outside.map",
+		"a URL":        "//# sourceMappingURL=https://cdn.example/socket.io.min.js.map",
+		"inline":       "//# sourceMappingURL=data:application/json;base64,e30=",
+		"not a map":    "//# sourceMappingURL=socket.io.min.js",
+		"a directory":  "//# sourceMappingURL=dir.map",
+	} {
+		if err := os.MkdirAll(filepath.Join(dir, "dir.map"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		s, err := LoadClientScript(write("b.js", fakeBundle+"\n"+comment+"\n"))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if s.SourceMapPath() != "" || s.SourceMap() != nil {
+			t.Errorf("%s: a source map is served at %q", name, s.SourceMapPath())
+		}
+	}
+}
