@@ -25,7 +25,7 @@ func mountSocketIO(mux *http.ServeMux) *socketio.Server {
 		ConnectTimeout: time.Second,
 	})
 	srv.Of("/").OnConnection(func(s *socketio.Socket) {
-		s.Emit("auth", s.Handshake().Auth)
+		s.Emit("auth", s.Auth())
 		s.On("message", func(s *socketio.Socket, args socketio.Args, _ socketio.Ack) {
 			s.Emit("message-back", args.Values()...)
 		})
@@ -36,7 +36,7 @@ func mountSocketIO(mux *http.ServeMux) *socketio.Server {
 		})
 	})
 	srv.Of("/custom").OnConnection(func(s *socketio.Socket) {
-		s.Emit("auth", s.Handshake().Auth)
+		s.Emit("auth", s.Auth())
 	})
 	mux.Handle("/socket.io/", srv)
 	return srv
