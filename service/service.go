@@ -346,8 +346,16 @@ func (s *Service) Run(ctx context.Context, ready func(Addrs)) error {
 	}
 
 	port := mainLn.Addr().(*net.TCPAddr).Port
-	s.log.Info("listening", "addr", mainLn.Addr().String(), "internalAddr", fmt.Sprint(addrs.Internal), "debugAddr", fmt.Sprint(addrs.Debug),
-		"namespaces", s.namespaces, "adapter", s.opts.AdapterState.Name(), "auth", s.verifier.Algorithm())
+	attrs := []any{"addr", mainLn.Addr().String(), "internalAddr", fmt.Sprint(addrs.Internal), "debugAddr", fmt.Sprint(addrs.Debug),
+		"namespaces", s.namespaces, "adapter", s.opts.AdapterState.Name(), "auth", s.verifier.Algorithm()}
+	if s.cfg.RedisURL != "" {
+		mode := "pattern"
+		if s.cfg.RedisRoomChannels {
+			mode = "rooms"
+		}
+		attrs = append(attrs, "redisSubscription", mode)
+	}
+	s.log.Info("listening", attrs...)
 	if ready != nil {
 		ready(addrs)
 	}

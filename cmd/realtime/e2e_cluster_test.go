@@ -49,15 +49,22 @@ func uniqueKey(t *testing.T) string {
 	return "rt-e2e-" + hex.EncodeToString(b)
 }
 
-// TestE2ECluster runs two nodes on one Redis: the internal API of either node reaches the
-// clients of both, and lists and moves them wherever they are.
+// TestE2ECluster runs two nodes on one Redis, with each way of subscribing to broadcasts: the
+// internal API of either node reaches the clients of both, and lists and moves them wherever
+// they are.
 func TestE2ECluster(t *testing.T) {
+	for _, mode := range []string{"pattern", "rooms"} {
+		t.Run(mode, func(t *testing.T) { testE2ECluster(t, mode) })
+	}
+}
+
+func testE2ECluster(t *testing.T, mode string) {
 	testutil.CheckGoroutines(t)
-	env := []string{"REDIS_URL=" + redisURL(t), "REDIS_KEY=" + uniqueKey(t), "NAMESPACES=/orders"}
+	env := []string{"REDIS_URL=" + redisURL(t), "REDIS_KEY=" + uniqueKey(t), "NAMESPACES=/orders", "REDIS_SUBSCRIPTION=" + mode}
 	a := startService(t, env...)
 	b := startService(t, env...)
 	for _, p := range []*proc{a, b} {
-		p.waitLog(map[string]string{"msg": "listening", "adapter": "redis"})
+		p.waitLog(map[string]string{"msg": "listening", "adapter": "redis", "redisSubscription": mode})
 	}
 	var out map[string]any
 	a.runJS(t, `
