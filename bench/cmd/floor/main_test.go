@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bufio"
+	"encoding/base64"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tomato-code/realtime/internal/testutil"
+)
+
+// The floor does what the load tool needs: a websocket client connects under the user of its
+// token, an emit to that user's room reaches it as an event frame, and the API answers 200.
+func TestEmitReachesTheUser(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go newServer().run(ln)
+
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+	br := bufio.NewReader(c)
+	if _, err := readHead(br); err != nil {
+		t.Fatal(err)
+	}
+	if got := readServerFrame(t, br); !strings.HasPrefix(got, `0{"sid":`) {
+		t.Fatalf("open packet %q", got)
+	}
+	claims := base64.RawURLEncoding.EncodeToString([]byte(`{"_id":"u0000042"}`))
+	writeClientFrame(t, c, `40{"token":"h.`+claims+`.s"}`)
+	if got := readServerFrame(t, br); !strings.HasPrefix(got, `40{"sid":`) {
+		t.Fatalf("CONNECT reply %q", got)
+	}
+
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Post("http://"+ln.Addr().String()+"/api/v1/internal/emit", "application/json",
+		strings.NewReader(`{"event":"e","room":"user:u0000042","payload":{"bp":1,"bt":2}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "{\"success\":true}\n" {
+		t.Fatalf("emit: %d %q", resp.StatusCode, body)
+	}
+	if got, want := readServerFrame(t, br), `42["e",{"bp":1,"bt":2}]`; got != want {
+		t.Fatalf("event frame %q, want %q", got, want)
+	}
+}
+
+func readServerFrame(t *testing.T, br *bufio.Reader) string {
+	t.Helper()
+	var h [2]byte
+	if _, err := io.ReadFull(br, h[:]); err != nil {
+		t.Fatal(err)
+	}
+	n := int(h[1])
+	if n == 126 {
+		var ext [2]byte
+		if _, err := io.ReadFull(br, ext[:]); err != nil {
+			t.Fatal(err)
+		}
+		n = int(ext[0])<<8 | int(ext[1])
+	}
+	p := make([]byte, n)
+	if _, err := io.ReadFull(br, p); err != nil {
+		t.Fatal(err)
+	}
+	return string(p)
+}
+
+func writeClientFrame(t *testing.T, c net.Conn, payload string) {
+	t.Helper()
+	mask := [4]byte{1, 2, 3, 4}
+	b := []byte{0x81, 0x80 | byte(len(payload))}
+	b = append(b, mask[:]...)
+	for i := range len(payload) {
+		b = append(b, payload[i]^mask[i&3])
+	}
+	if _, err := c.Write(b); err != nil {
+		t.Fatal(err)
+	}
+}
