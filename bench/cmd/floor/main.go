@@ -40,15 +40,14 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Printf("floor listening on %s\n", ln.Addr())
-	if err := newServer().run(ln); err != nil {
-		fmt.Fprintln(os.Stderr, "floor:", err)
-		os.Exit(1)
-	}
+	err = newServer().run(ln) // returns only when accepting fails
+	fmt.Fprintln(os.Stderr, "floor:", err)
+	os.Exit(1)
 }
 
 func newServer() *server { return &server{users: make(map[int]*wsConn)} }
 
-// run serves the connections ln accepts until it fails.
+// run serves the connections ln accepts until accepting fails, and returns that error.
 func (s *server) run(ln net.Listener) error {
 	for {
 		c, err := ln.Accept()
