@@ -89,6 +89,9 @@ func (c *Cluster) awaitKeys(ctx context.Context, a *Adapter, keys []string) erro
 		}
 	}
 	w.left = len(waiting)
+	if len(waiting) > 0 {
+		c.syncNotify() // for whoever watches the waits (tests, through waitState)
+	}
 	c.mu.Unlock()
 	if len(waiting) == 0 {
 		return nil
@@ -107,6 +110,7 @@ func (c *Cluster) awaitKeys(ctx context.Context, a *Adapter, keys []string) erro
 	for _, key := range waiting {
 		c.removeJoinWait(key, w)
 	}
+	c.syncNotify()
 	c.mu.Unlock()
 	return err
 }
