@@ -128,8 +128,10 @@ type Cluster struct {
 	// Adapter.AwaitJoined), by channel.
 	joinWaits map[string][]*joinWait
 
-	// retry, while set, will wake the subscription loop to send again subscriptions whose
-	// command failed; retryBackoff spaces the attempts while Redis is unreachable.
+	// resend are the subscriptions whose command failed (see sent); retry, while set, will
+	// wake the subscription loop to send them again; retryBackoff spaces the attempts while
+	// Redis is unreachable.
+	resend       map[string]struct{}
 	retry        *time.Timer
 	retryBackoff backoff
 
@@ -213,6 +215,7 @@ func New(cfg Config) (*Cluster, error) {
 		wake:     make(chan struct{}, 1),
 
 		confirmed:    make(map[string]bool),
+		resend:       make(map[string]struct{}),
 		retryBackoff: backoff{min: 50 * time.Millisecond, max: 5 * time.Second},
 		syncChanged:  make(chan struct{}),
 		inflight:     make(map[string]int),

@@ -90,6 +90,7 @@ func (c *Cluster) replacePubSub(old *goredis.PubSub) {
 	clear(c.have)
 	clear(c.confirmed)
 	clear(c.inflight)
+	clear(c.resend)
 	c.matched = 0
 	c.syncNotify()
 	c.notify()
@@ -211,6 +212,7 @@ func (c *Cluster) subscribeLoop() {
 			if p, isPattern := strings.CutPrefix(key, "p:"); isPattern {
 				_, want := c.patterns[p]
 				sub1, unsub1 := c.change(key, want)
+				sub1 = c.again(key, want) || sub1
 				if sub1 {
 					psub = append(psub, p)
 				} else if unsub1 {
@@ -227,6 +229,7 @@ func (c *Cluster) subscribeLoop() {
 				c.wakeJoinWaits(key) // nobody is left to wait for it
 			}
 			sub1, unsub1 := c.change(key, want)
+			sub1 = c.again(key, want) || sub1
 			if sub1 {
 				sub = append(sub, key)
 			} else if unsub1 {
@@ -297,10 +300,9 @@ func (c *Cluster) sent(err error, prefix string, names []string, subscribe bool)
 		key := prefix + name
 		c.answered(key)
 		if subscribe && c.have[key] {
-			delete(c.have, key) // so that the next pass subscribes it again
-			if c.confirmed[key] {
-				c.matched--
-			}
+			// The next pass sends it again, or, if it is no longer wanted by then, unsubscribes
+			// it, so that go-redis forgets it too.
+			c.resend[key] = struct{}{}
 			c.dirty[key] = struct{}{}
 		}
 	}
@@ -314,6 +316,16 @@ func (c *Cluster) sent(err error, prefix string, names []string, subscribe bool)
 	}
 	c.syncNotify()
 	return false
+}
+
+// again reports whether key, wanted, must be subscribed again because its last command
+// failed (see sent); c.mu is held.
+func (c *Cluster) again(key string, want bool) bool {
+	if _, ok := c.resend[key]; !ok {
+		return false
+	}
+	delete(c.resend, key)
+	return want
 }
 
 // answered counts one answer, or failure, of a command for key; c.mu is held.

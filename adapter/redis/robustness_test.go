@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -243,4 +245,47 @@ func TestFailedSubscriptionIsRetried(t *testing.T) {
 	}
 	must(t, g2.srv.Of("/").To("r1").Emit("after-retry"))
 	clients.Wait(wait, "A after-retry", gotEvent("A", "after-retry"))
+}
+
+// A subscription whose command failed, although it reached Redis (or go-redis recorded it),
+// and whose room emptied before the retry is unsubscribed, so that neither Redis nor
+// go-redis's record keeps a channel nobody wants.
+func TestFailedSubscriptionOfALeftRoomIsUnsubscribed(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	url, key := cluster.RedisURL(t), cluster.Key(t)
+	g1 := startGoNode(t, "g1", url, key, nodeOptions{mode: SubscribeRooms})
+	g1.cluster.mu.Lock()
+	g1.cluster.retryBackoff = backoff{min: time.Minute, max: time.Minute} // the leave comes first
+	g1.cluster.mu.Unlock()
+	room := g1.adapter("/").ch.Room("r2")
+	failed := make(chan struct{})
+	var once sync.Once
+	fault := func(names []string) (err error) {
+		if !slices.Contains(names, room) {
+			return nil
+		}
+		once.Do(func() {
+			_ = g1.cluster.pubsub().Subscribe(context.Background(), names...) // it went out
+			err = errors.New("connection broke under the command")
+			close(failed)
+		})
+		return err
+	}
+	g1.cluster.testSubscribeFault.Store(&fault)
+	clients := startClients(t, clientSpec{Name: "A", URL: g1.url, Rooms: []string{"r2"}})
+	id := clients.Wait(wait, "A connected", func(l cluster.Line) bool { return l["connected"] != nil }).Str("connected")
+	select {
+	case <-failed:
+	case <-time.After(wait):
+		t.Fatal("the subscription of r2 was never attempted")
+	}
+	must(t, g1.srv.Of("/").In(id).SocketsLeave(context.Background(), "r2"))
+	g1.synced(t) // fails (times out) while Redis still has the channel the node does not want
+	list, err := cluster.Client(t, url).PubSubChannels(context.Background(), key+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(list, room) || strings.Contains(g1.cluster.pubsub().String(), room) {
+		t.Errorf("r2's channel is still subscribed: Redis %v, go-redis %s", list, g1.cluster.pubsub())
+	}
 }
