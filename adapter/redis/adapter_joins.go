@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/tomato-code/realtime/socketio"
@@ -24,12 +25,7 @@ func (a *Adapter) JoinsPending(s *socketio.Socket) bool {
 	c := a.c
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	for _, key := range keys {
-		if c.wantedLocked(key) && !c.liveLocked(key) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(keys, c.pendingLocked)
 }
 
 // AwaitJoined implements socketio.JoinAwaiter: with SubscribeRooms it waits until Redis has
@@ -58,7 +54,7 @@ func (a *Adapter) joinKeys(rooms []string) []string {
 	keys := make([]string, 0, 2+len(rooms))
 	keys = append(keys, a.ch.Broadcast, a.idRooms)
 	for _, room := range rooms {
-		if len(room) != idRoomLen {
+		if !isIDRoom(room) {
 			keys = append(keys, a.ch.Room(room))
 		}
 	}
@@ -82,8 +78,7 @@ func (c *Cluster) awaitKeys(ctx context.Context, a *Adapter, keys []string) erro
 	}
 	waiting := keys[:0] // the keys w is listed under
 	for _, key := range keys {
-		// A channel without a route is not going to be subscribed: nothing to wait for.
-		if c.wantedLocked(key) && !c.liveLocked(key) {
+		if c.pendingLocked(key) {
 			c.joinWaits[key] = append(c.joinWaits[key], w)
 			waiting = append(waiting, key)
 		}
@@ -115,19 +110,22 @@ func (c *Cluster) awaitKeys(ctx context.Context, a *Adapter, keys []string) erro
 	return err
 }
 
-// wantedLocked reports whether the subscription of key (a channel, or "p:" and a pattern) is
-// wanted. c.mu is held.
-func (c *Cluster) wantedLocked(key string) bool {
+// pendingLocked reports whether the subscription of key (a channel, or "p:" and a pattern) is
+// wanted and not live yet: a channel without a route is not going to be subscribed, and
+// there is nothing to wait for. c.mu is held.
+func (c *Cluster) pendingLocked(key string) bool {
 	if p, isPattern := strings.CutPrefix(key, "p:"); isPattern {
-		_, ok := c.patterns[p]
-		return ok
+		if _, ok := c.patterns[p]; !ok {
+			return false
+		}
+	} else if _, ok := c.routes[key]; !ok {
+		return false
 	}
-	_, ok := c.routes[key]
-	return ok
+	return !c.liveLocked(key)
 }
 
-// liveLocked reports whether the subscription of key is wanted and live: Redis confirmed it on
-// the current connection and has answered every command sent for it since. c.mu is held.
+// liveLocked reports whether the subscription of key is live: Redis confirmed it on the
+// current connection and has answered every command sent for it since. c.mu is held.
 func (c *Cluster) liveLocked(key string) bool {
 	return c.have[key] && c.confirmed[key] && c.inflight[key] == 0
 }

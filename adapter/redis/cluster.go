@@ -43,6 +43,9 @@ const (
 // rare enough that receiving them everywhere, to be dropped, is cheap.
 const idRoomLen = 20
 
+// isIDRoom reports whether room is named like a socket id (see idRoomLen).
+func isIDRoom(room string) bool { return len(room) == idRoomLen }
+
 // Config configures a Cluster. Zero fields take the defaults written next to them.
 type Config struct {
 	// URL is the Redis URL, as redis.ParseURL reads it (redis://[user:pass@]host:port/db,
@@ -347,7 +350,7 @@ func (c *Cluster) unregister(a *Adapter) {
 // roomJoined is called after a local socket joined room: the room's channel must be
 // subscribed unless it already is.
 func (c *Cluster) roomJoined(a *Adapter, room string) {
-	if len(room) == idRoomLen {
+	if isIDRoom(room) {
 		return // the namespace's pattern for such rooms brings their broadcasts
 	}
 	ch := a.ch.Room(room)
@@ -369,7 +372,7 @@ func (c *Cluster) roomJoined(a *Adapter, room string) {
 // roomMaybeEmpty is called after a local socket left room: when no local socket is left in
 // it, its channel is unsubscribed.
 func (c *Cluster) roomMaybeEmpty(a *Adapter, room string) {
-	if len(room) == idRoomLen || a.mem.HasRoom(room) {
+	if isIDRoom(room) || a.mem.HasRoom(room) {
 		return
 	}
 	ch := a.ch.Room(room)

@@ -209,30 +209,28 @@ func (c *Cluster) subscribeLoop() {
 		var sub, unsub, psub, punsub []string
 		c.mu.Lock()
 		for key := range c.dirty {
-			if p, isPattern := strings.CutPrefix(key, "p:"); isPattern {
-				_, want := c.patterns[p]
-				sub1, unsub1 := c.change(key, want)
-				sub1 = c.again(key, want) || sub1
-				if sub1 {
-					psub = append(psub, p)
-				} else if unsub1 {
-					punsub = append(punsub, p)
+			p, isPattern := strings.CutPrefix(key, "p:")
+			var want bool
+			if isPattern {
+				_, want = c.patterns[p]
+			} else {
+				r, ok := c.routes[key]
+				want = ok && (r.room == "" || r.a.mem.HasRoom(r.room))
+				if ok && !want {
+					delete(c.routes, key) // the room emptied: forget its channel until it is joined again
 				}
-				continue
+				if !want {
+					c.wakeJoinWaits(key) // nobody is left to wait for it
+				}
 			}
-			r, ok := c.routes[key]
-			want := ok && (r.room == "" || r.a.mem.HasRoom(r.room))
-			if ok && !want {
-				delete(c.routes, key) // the room emptied: forget its channel until it is joined again
-			}
-			if !want {
-				c.wakeJoinWaits(key) // nobody is left to wait for it
-			}
-			sub1, unsub1 := c.change(key, want)
-			sub1 = c.again(key, want) || sub1
-			if sub1 {
+			switch subscribe, unsubscribe := c.change(key, want); {
+			case subscribe && isPattern:
+				psub = append(psub, p)
+			case subscribe:
 				sub = append(sub, key)
-			} else if unsub1 {
+			case unsubscribe && isPattern:
+				punsub = append(punsub, p)
+			case unsubscribe:
 				unsub = append(unsub, key)
 			}
 		}
@@ -318,16 +316,6 @@ func (c *Cluster) sent(err error, prefix string, names []string, subscribe bool)
 	return false
 }
 
-// again reports whether key, wanted, must be subscribed again because its last command
-// failed (see sent); c.mu is held.
-func (c *Cluster) again(key string, want bool) bool {
-	if _, ok := c.resend[key]; !ok {
-		return false
-	}
-	delete(c.resend, key)
-	return want
-}
-
 // answered counts one answer, or failure, of a command for key; c.mu is held.
 func (c *Cluster) answered(key string) {
 	if n := c.inflight[key]; n > 1 {
@@ -338,8 +326,11 @@ func (c *Cluster) answered(key string) {
 }
 
 // change records the wanted state of a subscription and reports whether it must be
-// subscribed or unsubscribed; c.mu is held.
+// subscribed or unsubscribed: as it changes, and again when it is wanted and its last
+// subscription failed (see sent). c.mu is held.
 func (c *Cluster) change(key string, want bool) (subscribe, unsubscribe bool) {
+	_, failed := c.resend[key]
+	delete(c.resend, key)
 	have := c.have[key]
 	switch {
 	case want && !have:
@@ -355,7 +346,7 @@ func (c *Cluster) change(key string, want bool) (subscribe, unsubscribe bool) {
 		}
 		return false, true
 	}
-	return false, false
+	return want && failed, false
 }
 
 // confirm records Redis's confirmation of a (p)(un)subscription.
