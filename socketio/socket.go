@@ -35,7 +35,7 @@ const (
 // Socket is one client connected to one namespace. A client has one Socket per namespace it
 // joins, all sharing its Engine.IO session. Methods are safe for concurrent use.
 //
-// An idle server holds one Socket per client, so the layout counts: it fits the 144-byte
+// An idle server holds one Socket per client, so the layout counts: it fits the 128-byte
 // size class (TestSocketFitsItsSizeClass). What most sockets never use (handlers of their
 // own, awaited acknowledgements, rooms beyond the first two) lives in extra, allocated on
 // first use, and the Handshake is built when asked for, from the session's description of
