@@ -29,6 +29,8 @@ import (
 	"os"
 	"strconv"
 	"sync"
+
+	"github.com/tomato-code/realtime/bench/internal/wsframe"
 )
 
 func main() {
@@ -136,7 +138,7 @@ func (s *server) emit(frame, body []byte) []byte {
 		return frame
 	}
 	n := len(`42[`) + len(event) + 1 + len(payload) + 1
-	frame = appendFrameHeader(frame, n)
+	frame = wsframe.AppendHeader(frame, wsframe.OpText, n)
 	frame = append(append(append(append(append(frame, "42["...), event...), ','), payload...), ']')
 	w.mu.Lock()
 	_, _ = w.c.Write(frame)
@@ -147,7 +149,7 @@ func (s *server) emit(frame, body []byte) []byte {
 // websocket answers the upgrade with the Engine.IO open packet, accepts the Socket.IO CONNECT
 // under the user its token names, and then reads and drops whatever the client sends.
 func (s *server) websocket(c net.Conn, br *bufio.Reader) {
-	hello := append([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"), appendFrameHeader(nil, len(open))...)
+	hello := wsframe.AppendHeader([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"), wsframe.OpText, len(open))
 	if _, err := c.Write(append(hello, open...)); err != nil {
 		return
 	}
@@ -172,7 +174,7 @@ func (s *server) websocket(c net.Conn, br *bufio.Reader) {
 		s.mu.Unlock()
 	}()
 	w.mu.Lock()
-	_, err = c.Write(append(appendFrameHeader(nil, len(reply)), reply...))
+	_, err = c.Write(append(wsframe.AppendHeader(nil, wsframe.OpText, len(reply)), reply...))
 	w.mu.Unlock()
 	if err != nil {
 		return
@@ -262,14 +264,6 @@ func readClientFrame(br *bufio.Reader) ([]byte, error) {
 		p[i] ^= mask[i&3]
 	}
 	return p, nil
-}
-
-// appendFrameHeader appends the header of an unmasked final text frame of n bytes.
-func appendFrameHeader(dst []byte, n int) []byte {
-	if n < 126 {
-		return append(dst, 0x81, byte(n))
-	}
-	return append(dst, 0x81, 126, byte(n>>8), byte(n))
 }
 
 // between returns what lies in b between the first start and the next end after it.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tomato-code/realtime/bench/internal/wsframe"
 	"github.com/tomato-code/realtime/internal/testutil"
 )
 
@@ -63,19 +64,19 @@ func TestEmitReachesTheUser(t *testing.T) {
 
 func readServerFrame(t *testing.T, br *bufio.Reader) string {
 	t.Helper()
-	var h [2]byte
-	if _, err := io.ReadFull(br, h[:]); err != nil {
+	head, err := br.Peek(2)
+	if err == nil && head[1]&0x7f == 126 {
+		head, err = br.Peek(4)
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
-	n := int(h[1])
-	if n == 126 {
-		var ext [2]byte
-		if _, err := io.ReadFull(br, ext[:]); err != nil {
-			t.Fatal(err)
-		}
-		n = int(ext[0])<<8 | int(ext[1])
+	h, ok, err := wsframe.ParseHeader(head)
+	if !ok || err != nil {
+		t.Fatalf("frame header %x: %v", head, err)
 	}
-	p := make([]byte, n)
+	_, _ = br.Discard(h.Size)
+	p := make([]byte, h.Length)
 	if _, err := io.ReadFull(br, p); err != nil {
 		t.Fatal(err)
 	}
@@ -84,13 +85,7 @@ func readServerFrame(t *testing.T, br *bufio.Reader) string {
 
 func writeClientFrame(t *testing.T, c net.Conn, payload string) {
 	t.Helper()
-	mask := [4]byte{1, 2, 3, 4}
-	b := []byte{0x81, 0x80 | byte(len(payload))}
-	b = append(b, mask[:]...)
-	for i := range len(payload) {
-		b = append(b, payload[i]^mask[i&3])
-	}
-	if _, err := c.Write(b); err != nil {
+	if _, err := c.Write(wsframe.AppendMasked(nil, wsframe.OpText, []byte(payload), [4]byte{1, 2, 3, 4})); err != nil {
 		t.Fatal(err)
 	}
 }

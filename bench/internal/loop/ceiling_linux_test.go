@@ -38,13 +38,7 @@ func TestMain(m *testing.M) {
 }
 
 func serverFrame(dst []byte, payload []byte) []byte {
-	dst = append(dst, 0x81)
-	if len(payload) < 126 {
-		dst = append(dst, byte(len(payload)))
-	} else {
-		dst = append(dst, 126, byte(len(payload)>>8), byte(len(payload)))
-	}
-	return append(dst, payload...)
+	return append(wsframe.AppendHeader(dst, wsframe.OpText, len(payload)), payload...)
 }
 
 // runBlaster prints its address, then serves "blast <rounds> <frames per write>" commands

@@ -93,16 +93,7 @@ func ParseHeader(b []byte) (h Header, ok bool, err error) {
 // AppendMasked appends a final client-to-server frame carrying payload, masked with key as
 // RFC 6455 §5.3 requires of clients.
 func AppendMasked(dst []byte, opcode byte, payload []byte, key [4]byte) []byte {
-	dst = append(dst, 0x80|opcode)
-	switch n := len(payload); {
-	case n < 126:
-		dst = append(dst, 0x80|byte(n))
-	case n <= 0xFFFF:
-		dst = append(dst, 0x80|126, byte(n>>8), byte(n))
-	default:
-		dst = append(dst, 0x80|127)
-		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
-	}
+	dst = appendHeader(dst, opcode, len(payload), 0x80)
 	dst = append(dst, key[:]...)
 	start := len(dst)
 	dst = append(dst, payload...)
@@ -110,4 +101,25 @@ func AppendMasked(dst []byte, opcode byte, payload []byte, key [4]byte) []byte {
 		dst[start+i] ^= key[i&3]
 	}
 	return dst
+}
+
+// AppendHeader appends the header of a final unmasked frame of n payload bytes, as a server
+// sends it: the fake servers that measure the load tool, or that it measures against.
+func AppendHeader(dst []byte, opcode byte, n int) []byte {
+	return appendHeader(dst, opcode, n, 0)
+}
+
+// appendHeader appends a final frame's header without the masking key; mask is 0x80 for a
+// masked frame, 0 otherwise.
+func appendHeader(dst []byte, opcode byte, n int, mask byte) []byte {
+	dst = append(dst, 0x80|opcode)
+	switch {
+	case n < 126:
+		return append(dst, mask|byte(n))
+	case n <= 0xFFFF:
+		return append(dst, mask|126, byte(n>>8), byte(n))
+	default:
+		dst = append(dst, mask|127)
+		return binary.BigEndian.AppendUint64(dst, uint64(n))
+	}
 }

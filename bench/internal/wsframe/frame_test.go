@@ -90,3 +90,14 @@ func TestAppendMasked(t *testing.T) {
 		}
 	}
 }
+
+// AppendHeader writes headers that ParseHeader reads back, in each of the three length forms.
+func TestAppendHeaderRoundTrip(t *testing.T) {
+	for _, n := range []int{0, 125, 126, 65535, 65536} {
+		b := AppendHeader(nil, OpText, n)
+		h, ok, err := ParseHeader(b)
+		if !ok || err != nil || !h.Fin || h.Opcode != OpText || h.Length != int64(n) || h.Size != len(b) {
+			t.Errorf("%d bytes: header %x parsed as %+v, %v, %v", n, b, h, ok, err)
+		}
+	}
+}
