@@ -57,20 +57,7 @@ func LoadClientScript(path string) (*ClientScript, error) {
 	if strings.Contains(base, "msgpack") {
 		return nil, fmt.Errorf("%s is the msgpack build, which the service does not speak; use dist/socket.io.min.js", path)
 	}
-	// Stat before opening: opening a named pipe would wait for a writer, possibly forever.
-	info, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	body, err := io.ReadAll(io.LimitReader(f, MaxClientScriptSize+1))
+	body, modTime, err := readRegularFile(path, MaxClientScriptSize)
 	if err != nil {
 		return nil, err
 	}
@@ -85,9 +72,29 @@ func LoadClientScript(path string) (*ClientScript, error) {
 	return &ClientScript{
 		body:      body,
 		etag:      etagOf(body),
-		modTime:   info.ModTime(),
+		modTime:   modTime,
 		sourceMap: loadSourceMap(filepath.Dir(path), body),
 	}, nil
+}
+
+// readRegularFile reads the regular file at path, up to one byte more than max, so that the
+// caller can tell an oversized file. Stat comes before opening: opening a named pipe would wait
+// for a writer, possibly forever.
+func readRegularFile(path string, max int64) ([]byte, time.Time, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, time.Time{}, fmt.Errorf("%s is not a regular file", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	defer f.Close()
+	body, err := io.ReadAll(io.LimitReader(f, max+1))
+	return body, info.ModTime(), err
 }
 
 func etagOf(body []byte) string {
@@ -112,16 +119,11 @@ func loadSourceMap(dir string, bundle []byte) *sourceMap {
 	if !strings.HasSuffix(name, ".map") || strings.ContainsAny(name, "/\\:?#%") || strings.HasPrefix(name, ".") {
 		return nil
 	}
-	file := filepath.Join(dir, name)
-	info, err := os.Stat(file)
-	if err != nil || !info.Mode().IsRegular() || info.Size() == 0 || info.Size() > MaxSourceMapSize {
-		return nil
-	}
-	body, err := os.ReadFile(file)
+	body, modTime, err := readRegularFile(filepath.Join(dir, name), MaxSourceMapSize)
 	if err != nil || len(body) == 0 || len(body) > MaxSourceMapSize {
 		return nil
 	}
-	return &sourceMap{name: name, body: body, etag: etagOf(body), modTime: info.ModTime()}
+	return &sourceMap{name: name, body: body, etag: etagOf(body), modTime: modTime}
 }
 
 // SourceMapPath returns the address at which the bundle's source map is served, beside
