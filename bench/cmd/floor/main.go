@@ -82,7 +82,7 @@ var (
 func (s *server) serve(c net.Conn) {
 	defer c.Close()
 	br := bufio.NewReaderSize(c, 16<<10)
-	var frame []byte
+	var frame, body []byte // reused: the floor allocates nothing per emit
 	for {
 		head, err := readHead(br)
 		if err != nil {
@@ -97,7 +97,10 @@ func (s *server) serve(c net.Conn) {
 			if !ok {
 				return
 			}
-			body := make([]byte, n)
+			if cap(body) < n {
+				body = make([]byte, n)
+			}
+			body = body[:n]
 			if _, err := io.ReadFull(br, body); err != nil {
 				return
 			}
