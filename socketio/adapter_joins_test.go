@@ -142,6 +142,10 @@ func TestConnectWaitTimeout(t *testing.T) {
 	if d := time.Since(start); d < timeout {
 		t.Fatalf("connected after %v, before the timeout %v", d, timeout)
 	}
+	// The connection handler runs after the reply is written; an event acknowledged
+	// afterwards is handled after it, so the count below is settled.
+	cl.send(`21["hello"]`)
+	cl.expect(`31["ok"]`)
 	if err := <-g.ended; !errors.Is(err, context.DeadlineExceeded) || connected.Load() != 1 {
 		t.Fatalf("AwaitJoined returned %v, %d connection handlers; want DeadlineExceeded, 1", err, connected.Load())
 	}
