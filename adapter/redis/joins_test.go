@@ -25,12 +25,12 @@ import (
 // wsClient speaks Socket.IO by hand over a websocket: a connect costs a few packets, so a test
 // can make hundreds.
 type wsClient struct {
-	t    *testing.T
+	t    testing.TB
 	conn net.Conn
 	r    io.Reader
 }
 
-func dialWS(t *testing.T, url string) *wsClient {
+func dialWS(t testing.TB, url string) *wsClient {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
