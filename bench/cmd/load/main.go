@@ -85,6 +85,7 @@ func parseFlags(args []string) (load.Config, error) {
 	fs.Float64Var(&cfg.ConnectRate, "connect-rate", 0, "new connections per second (0: no cap)")
 	fs.IntVar(&cfg.ConnectConcurrency, "connect-concurrency", 256, "handshakes in flight")
 	fs.DurationVar(&cfg.ConnectTimeout, "connect-timeout", 0, "bound on the connect phase (default 2m)")
+	warmConn := fs.Bool("warmup-connect", true, "open and close one connection per server before reading the memory baseline (one-time costs out of the per-connection figures)")
 	fs.DurationVar(&cfg.Settle, "settle", 0, "pause before reading the server's memory (default 2s)")
 	fs.DurationVar(&cfg.Idle, "idle", 0, "window of the idle CPU measurement (default 30s: every connection is pinged once at the default 25s ping interval; negative skips)")
 	scenarios := fs.String("scenarios", "targeted,fanout,batch", "emit scenarios after connect, comma-separated (empty: connect only)")
@@ -113,6 +114,7 @@ func parseFlags(args []string) (load.Config, error) {
 		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	cfg.URLs = splitList(*urls)
+	cfg.NoWarmupConnect = !*warmConn
 	for _, p := range splitList(*pids) {
 		pid, err := strconv.Atoi(p)
 		if err != nil || pid <= 0 {

@@ -58,6 +58,9 @@ type Config struct {
 	Idle time.Duration
 	// Scenarios to run after connect, by name. Defaults to targeted, fanout and batch.
 	Scenarios []string
+	// NoWarmupConnect skips the warm-up connection of the connect phase (see
+	// runner.warmupConnect): the memory baseline is then read before any connection.
+	NoWarmupConnect bool
 	// Warmup is the number of untimed targeted emits sent before the first phase. Defaults to
 	// 1,000; negative skips the warm-up.
 	Warmup int

@@ -30,14 +30,17 @@ type Result struct {
 
 // ConnectResult is the connect phase: all connections opened and held.
 type ConnectResult struct {
-	Requested    int64         `json:"requested"`
-	Connected    int64         `json:"connected"`
-	Failed       int64         `json:"failed"`
-	DurationS    float64       `json:"duration_s"`
-	PerSecond    float64       `json:"per_s"`
-	LatencyUS    stats.Summary `json:"latency_us"`
-	RSSBeforeKiB int64         `json:"server_rss_before_kib"`
-	RSSAfterKiB  int64         `json:"server_rss_after_kib"`
+	Requested int64         `json:"requested"`
+	Connected int64         `json:"connected"`
+	Failed    int64         `json:"failed"`
+	DurationS float64       `json:"duration_s"`
+	PerSecond float64       `json:"per_s"`
+	LatencyUS stats.Summary `json:"latency_us"`
+	// RSSStartKiB is the server's RSS before the warm-up connection, RSSBeforeKiB after it:
+	// the baseline of the per-connection figures (equal without a warm-up).
+	RSSStartKiB  int64 `json:"server_rss_start_kib"`
+	RSSBeforeKiB int64 `json:"server_rss_before_kib"`
+	RSSAfterKiB  int64 `json:"server_rss_after_kib"`
 	// KiBPerConn is the growth of the server's RSS divided by the connections held.
 	KiBPerConn float64 `json:"kib_per_conn"`
 	// ServerCPUS is the server's CPU time during the phase; HandshakesPerCoreS the connections

@@ -3,9 +3,9 @@ package load
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,13 +33,15 @@ func TestMain(m *testing.M) {
 func TestSmokeAgainstNodeReference(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	dir := testutil.NodeDir(t)
+	var logs testutil.LogBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	peer, err := nodepeer.Start(ctx, nodepeer.Config{
 		NodePath: filepath.Join(dir, "node_modules"),
 		// A short heartbeat, so that the clients must answer pings within the run.
-		Env:    []string{"PING_INTERVAL=200", "PING_TIMEOUT=5000"},
-		Output: io.Discard,
+		// At debug level the reference logs each connection with its user.
+		Env:    []string{"PING_INTERVAL=200", "PING_TIMEOUT=5000", "LOG_LEVEL=debug"},
+		Output: &logs,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -47,11 +49,13 @@ func TestSmokeAgainstNodeReference(t *testing.T) {
 	defer peer.Close()
 
 	const conns = 60
+	runs := 0
 	for _, procs := range []int{1, 2} {
 		t.Run(fmt.Sprintf("procs=%d", procs), func(t *testing.T) {
 			t.Setenv(workerEnv, "1") // inherited by worker processes only: this one is past TestMain
 			res, err := Run(ctx, Config{
 				URLs:          []string{peer.URL()},
+				PIDs:          []int{peer.PID()},
 				Secret:        peer.JWTSecret(),
 				Key:           peer.InternalKey(),
 				Conns:         conns,
@@ -79,6 +83,22 @@ func TestSmokeAgainstNodeReference(t *testing.T) {
 			}
 			if res.Connect.LatencyUS.N != conns || res.Connect.PerSecond <= 0 {
 				t.Fatalf("connect figures %+v", res.Connect)
+			}
+			// One warm-up connection came and went before the run's connections.
+			runs++
+			if n := logs.Count("user=" + warmupUser); n != runs {
+				t.Fatalf("%d warm-up connections seen after %d runs, want one per run", n, runs)
+			}
+			line := logs.WaitLine(t, "user="+warmupUser, time.Second)
+			id := strings.Fields(line)[1]
+			logs.WaitLine(t, "disconnect "+id+" client namespace disconnect", 5*time.Second)
+			// The baseline is read twice, around the warm-up connection, and the figures
+			// per connection are taken from the second reading.
+			c := res.Connect
+			if c.RSSStartKiB <= 0 || c.RSSBeforeKiB <= 0 || c.RSSAfterKiB <= 0 ||
+				c.KiBPerConn != round(float64(c.RSSAfterKiB-c.RSSBeforeKiB)/conns, 2) {
+				t.Fatalf("memory figures: start %d, before %d, after %d KiB, %v KiB per connection",
+					c.RSSStartKiB, c.RSSBeforeKiB, c.RSSAfterKiB, c.KiBPerConn)
 			}
 			if res.Idle == nil || res.Idle.Pings == 0 {
 				t.Fatalf("no ping answered in the idle window: %+v", res.Idle)

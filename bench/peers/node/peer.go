@@ -142,6 +142,9 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 	}
 }
 
+// PID returns the process id of the service, whose /proc a load run reads.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
 // Port returns the port the service listens on.
 func (p *Process) Port() int { return p.port }
 
