@@ -118,21 +118,23 @@ func (c *Cluster) pendingLocked(key string) bool {
 		if _, ok := c.patterns[p]; !ok {
 			return false
 		}
-	} else if _, ok := c.routes[key]; !ok {
+	} else if !c.routed(key) {
 		return false
 	}
-	return !c.liveLocked(key)
+	return !c.subs[key].live()
 }
 
-// liveLocked reports whether the subscription of key is live: Redis confirmed it on the
-// current connection and has answered every command sent for it since. c.mu is held.
-func (c *Cluster) liveLocked(key string) bool {
-	return c.have[key] && c.confirmed[key] && c.inflight[key] == 0
+// live reports whether the subscription of the entry s (nil: none) is live: Redis confirmed
+// it on the current connection and has answered every command sent for it since. c.mu is
+// held.
+func (s *sub) live() bool {
+	return s != nil && s.have && s.confirmed && s.inflight == 0
 }
 
-// wakeIfLive ends the waits for key once its subscription is live. c.mu is held.
-func (c *Cluster) wakeIfLive(key string) {
-	if len(c.joinWaits[key]) > 0 && c.liveLocked(key) {
+// wakeIfLive ends the waits for key, whose entry is s, once its subscription is live. c.mu
+// is held.
+func (c *Cluster) wakeIfLive(key string, s *sub) {
+	if len(c.joinWaits[key]) > 0 && s.live() {
 		c.wakeJoinWaits(key)
 	}
 }

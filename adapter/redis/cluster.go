@@ -38,9 +38,10 @@ const (
 // idRoomLen is the length of a socket id, 20 characters on this server and on Node.js. In
 // SubscribeRooms mode every room of that length, each socket's own room among them, is
 // received through one pattern per namespace rather than one channel each: a channel costs
-// the node a few hundred bytes of bookkeeping (ours and go-redis's) and the pattern halves
-// what a connection costs in this mode, while broadcasts to one socket of another node are
-// rare enough that receiving them everywhere, to be dropped, is cheap.
+// the node about 170 bytes of heap (its entry in Cluster.subs, go-redis's record of it and its
+// name; BenchmarkRoomChannelHeap), which every connection would pay once more, while
+// broadcasts to one socket of another node are rare enough that receiving them everywhere, to
+// be dropped, is cheap.
 const idRoomLen = 20
 
 // isIDRoom reports whether room is named like a socket id (see idRoomLen).
@@ -113,28 +114,26 @@ type Cluster struct {
 	mu       sync.RWMutex
 	closed   bool
 	adapters map[string]*Adapter // by namespace name
-	routes   map[string]route    // subscribed (or to be subscribed) channel -> handler
-	patterns map[string]*Adapter // SubscribePattern: pattern -> adapter
-	have     map[string]bool     // channels and patterns (prefixed "p:") currently subscribed
+	// subs holds, by key (a channel, or "p:" and a pattern), the route and subscription state
+	// of every channel the node wants and every subscription whose state is not settled yet
+	// (see sub): with SubscribeRooms it has an entry per room held, so everything a
+	// subscription needs is in one entry, under the one key string go-redis keeps too.
+	subs     map[string]*sub
+	patterns map[string]*Adapter // pattern -> adapter
 	dirty    map[string]struct{} // channels and patterns whose subscription must be checked
 	wake     chan struct{}       // a dirty entry was added
 
-	// Subscriptions Redis confirmed on the current connection, and how many of have they
-	// cover: when matched == len(have) and nothing is dirty, every wanted subscription is live.
-	confirmed   map[string]bool
-	matched     int
-	syncChanged chan struct{} // closed and replaced when that may have changed
-	// inflight counts the (un)subscribe commands of a channel or pattern that Redis has not
-	// answered yet: the last answer tells its state only when none is left.
-	inflight map[string]int
+	// How many entries of subs are had, confirmed, and both: when matched == haveCount ==
+	// confirmedCount and nothing is dirty, every wanted subscription is live and no other is.
+	haveCount, confirmedCount, matched int
+	syncChanged                        chan struct{} // closed and replaced when that may have changed
 	// joinWaits are the connecting sockets waiting for channels to be live (see
 	// Adapter.AwaitJoined), by channel.
 	joinWaits map[string][]*joinWait
 
-	// resend are the subscriptions whose command failed (see sent); retry, while set, will
-	// wake the subscription loop to send them again; retryBackoff spaces the attempts while
-	// Redis is unreachable.
-	resend       map[string]struct{}
+	// retry, while set, will wake the subscription loop to send again the subscriptions whose
+	// command failed (sub.resend, see sent); retryBackoff spaces the attempts while Redis is
+	// unreachable.
 	retry        *time.Timer
 	retryBackoff backoff
 
@@ -145,7 +144,7 @@ type Cluster struct {
 	testSubscribeFault atomic.Pointer[func(names []string) error]
 }
 
-type routeKind int
+type routeKind uint8
 
 const (
 	routeBroadcast routeKind = iota
@@ -153,10 +152,29 @@ const (
 	routeResponse
 )
 
-type route struct {
-	a    *Adapter
-	kind routeKind
-	room string // for routeBroadcast: "" for the namespace channel
+// sub is the state of one subscription key. A broadcast channel's room is not kept: it is
+// the channel's text between the namespace prefix and the final "#" (wire.Channels.RoomOf),
+// and 16 bytes less an entry count with one entry per room.
+type sub struct {
+	// a handles the channel's messages, as kind says, while the channel is wanted; nil
+	// otherwise, and always for a pattern (its adapter is in Cluster.patterns).
+	a *Adapter
+	// inflight counts the (un)subscribe commands sent that Redis has not answered yet: the
+	// last answer tells the state only when none is left.
+	inflight int32
+	kind     routeKind
+	// have: wanted as of the last subscription pass, so subscribed or about to be.
+	have bool
+	// confirmed: Redis confirmed the subscription on the current connection.
+	confirmed bool
+	// resend: the last subscription command failed (see sent).
+	resend bool
+}
+
+// idle reports whether nothing refers to the entry any more: it is neither wanted, nor
+// subscribed, nor waiting for an answer or a retry.
+func (s *sub) idle() bool {
+	return s.a == nil && !s.have && !s.confirmed && s.inflight == 0 && !s.resend
 }
 
 type inbound struct {
@@ -211,17 +229,13 @@ func New(cfg Config) (*Cluster, error) {
 		health:   newHealthState(cfg.Logger),
 		in:       newInQueue(cfg.ReceiveQueue),
 		adapters: make(map[string]*Adapter),
-		routes:   make(map[string]route),
+		subs:     make(map[string]*sub),
 		patterns: make(map[string]*Adapter),
-		have:     make(map[string]bool),
 		dirty:    make(map[string]struct{}),
 		wake:     make(chan struct{}, 1),
 
-		confirmed:    make(map[string]bool),
-		resend:       make(map[string]struct{}),
 		retryBackoff: backoff{min: 50 * time.Millisecond, max: 5 * time.Second},
 		syncChanged:  make(chan struct{}),
-		inflight:     make(map[string]int),
 		joinWaits:    make(map[string][]*joinWait),
 	}
 	c.out.init(cfg.PublishQueueBytes, &c.stats)
@@ -305,19 +319,15 @@ func (c *Cluster) register(a *Adapter) error {
 		return ErrClosed
 	}
 	c.adapters[a.ns.Name()] = a
-	c.routes[a.ch.Request] = route{a: a, kind: routeRequest}
-	c.routes[a.ch.Response] = route{a: a, kind: routeResponse}
-	c.routes[a.ch.SpecificResponse(a.uid)] = route{a: a, kind: routeResponse}
-	c.dirty[a.ch.Request] = struct{}{}
-	c.dirty[a.ch.Response] = struct{}{}
-	c.dirty[a.ch.SpecificResponse(a.uid)] = struct{}{}
+	c.route(a.ch.Request, a, routeRequest)
+	c.route(a.ch.Response, a, routeResponse)
+	c.route(a.ch.SpecificResponse(a.uid), a, routeResponse)
 	if c.cfg.Subscription == SubscribePattern {
 		p := a.ch.Pattern()
 		c.patterns[p] = a
 		c.dirty["p:"+p] = struct{}{}
 	} else {
-		c.routes[a.ch.Broadcast] = route{a: a, kind: routeBroadcast}
-		c.dirty[a.ch.Broadcast] = struct{}{}
+		c.route(a.ch.Broadcast, a, routeBroadcast)
 		c.patterns[strings.TrimPrefix(a.idRooms, "p:")] = a
 		c.dirty[a.idRooms] = struct{}{}
 	}
@@ -332,9 +342,9 @@ func (c *Cluster) unregister(a *Adapter) {
 	if c.adapters[a.ns.Name()] == a {
 		delete(c.adapters, a.ns.Name())
 	}
-	for ch, r := range c.routes {
-		if r.a == a {
-			delete(c.routes, ch)
+	for ch, s := range c.subs {
+		if s.a == a {
+			s.a = nil // the next pass unsubscribes it and lets the entry go
 			c.dirty[ch] = struct{}{}
 		}
 	}
@@ -355,18 +365,37 @@ func (c *Cluster) roomJoined(a *Adapter, room string) {
 	}
 	ch := a.ch.Room(room)
 	c.mu.RLock()
-	_, known := c.routes[ch]
+	known := c.routed(ch)
 	c.mu.RUnlock()
 	if known {
 		return
 	}
 	c.mu.Lock()
-	if _, known := c.routes[ch]; !known && !c.closed && c.adapters[a.ns.Name()] == a {
-		c.routes[ch] = route{a: a, kind: routeBroadcast, room: room}
-		c.dirty[ch] = struct{}{}
+	if !c.routed(ch) && !c.closed && c.adapters[a.ns.Name()] == a {
+		c.route(ch, a, routeBroadcast)
 		c.notify()
 	}
 	c.mu.Unlock()
+}
+
+// routed reports whether channel ch has a handler, so is wanted or about to be checked.
+// c.mu is held, for reading at least.
+func (c *Cluster) routed(ch string) bool {
+	s := c.subs[ch]
+	return s != nil && s.a != nil
+}
+
+// route makes a the handler of channel ch and queues the check of its subscription. An
+// entry made here is keyed by ch, the string the subscription pass then gives go-redis, which
+// keeps it as its own key: one string per channel. c.mu is held.
+func (c *Cluster) route(ch string, a *Adapter, kind routeKind) {
+	s := c.subs[ch]
+	if s == nil {
+		s = &sub{}
+		c.subs[ch] = s
+	}
+	s.a, s.kind = a, kind
+	c.dirty[ch] = struct{}{}
 }
 
 // roomMaybeEmpty is called after a local socket left room: when no local socket is left in
@@ -377,7 +406,7 @@ func (c *Cluster) roomMaybeEmpty(a *Adapter, room string) {
 	}
 	ch := a.ch.Room(room)
 	c.mu.Lock()
-	if r, ok := c.routes[ch]; ok && r.a == a {
+	if s := c.subs[ch]; s != nil && s.a == a {
 		c.dirty[ch] = struct{}{}
 		c.notify()
 	}

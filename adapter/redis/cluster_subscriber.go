@@ -84,14 +84,14 @@ func (c *Cluster) replacePubSub(old *goredis.PubSub) {
 	}
 	c.psMu.Unlock()
 	c.mu.Lock()
-	for key := range c.have {
-		c.dirty[key] = struct{}{}
+	for key, s := range c.subs {
+		if s.have {
+			c.dirty[key] = struct{}{}
+		}
+		c.set(s, false, false)
+		s.inflight, s.resend = 0, false
+		c.release(key, s)
 	}
-	clear(c.have)
-	clear(c.confirmed)
-	clear(c.inflight)
-	clear(c.resend)
-	c.matched = 0
 	c.syncNotify()
 	c.notify()
 	c.mu.Unlock()
@@ -110,22 +110,26 @@ func (c *Cluster) dispatch(m *goredis.Message) {
 	if hook := c.testHook.Load(); hook != nil {
 		(*hook)(m.Channel)
 	}
-	var r route
-	var ok bool
+	var a *Adapter
+	kind := routeBroadcast
 	c.mu.RLock()
 	if m.Pattern != "" {
-		if a := c.patterns[m.Pattern]; a != nil {
-			r.a, r.kind = a, routeBroadcast
-			r.room, ok = a.ch.RoomOf(m.Channel)
-		}
-	} else {
-		r, ok = c.routes[m.Channel]
+		a = c.patterns[m.Pattern]
+	} else if s := c.subs[m.Channel]; s != nil {
+		a, kind = s.a, s.kind
 	}
 	c.mu.RUnlock()
-	if !ok {
+	if a == nil {
 		return // unsubscribed an instant ago
 	}
-	if r.kind == routeBroadcast && r.room != "" && c.requestsIn.Load() == 0 && !r.a.mem.HasRoom(r.room) {
+	var room string
+	if kind == routeBroadcast {
+		var ok bool
+		if room, ok = a.ch.RoomOf(m.Channel); !ok {
+			return // matched a pattern without being a broadcast channel of its namespace
+		}
+	}
+	if kind == routeBroadcast && room != "" && c.requestsIn.Load() == 0 && !a.mem.HasRoom(room) {
 		// A pattern subscription brings every node every room's broadcasts; most are for
 		// rooms held elsewhere. No request waits that could create the room first, so this is
 		// handle's check, made before the copy and the hand-off to the handling goroutine.
@@ -133,15 +137,15 @@ func (c *Cluster) dispatch(m *goredis.Message) {
 		return
 	}
 	payload := []byte(m.Payload)
-	if r.kind == routeResponse {
-		r.a.onResponse(payload)
+	if kind == routeResponse {
+		a.onResponse(payload)
 		return
 	}
-	if r.kind == routeRequest {
+	if kind == routeRequest {
 		c.requestsIn.Add(1)
 	}
-	if !c.in.push(inbound{a: r.a, kind: r.kind, room: r.room, payload: payload}) {
-		if r.kind == routeRequest {
+	if !c.in.push(inbound{a: a, kind: kind, room: room, payload: payload}) {
+		if kind == routeRequest {
 			c.requestsIn.Add(-1)
 		}
 		c.stats.receiveDropped.Add(1)
@@ -210,20 +214,23 @@ func (c *Cluster) subscribeLoop() {
 		c.mu.Lock()
 		for key := range c.dirty {
 			p, isPattern := strings.CutPrefix(key, "p:")
+			s := c.subs[key]
 			var want bool
 			if isPattern {
 				_, want = c.patterns[p]
 			} else {
-				r, ok := c.routes[key]
-				want = ok && (r.room == "" || r.a.mem.HasRoom(r.room))
-				if ok && !want {
-					delete(c.routes, key) // the room emptied: forget its channel until it is joined again
+				want = s != nil && s.a != nil
+				if want && s.kind == routeBroadcast {
+					if room, _ := s.a.ch.RoomOf(key); room != "" && !s.a.mem.HasRoom(room) {
+						want = false
+						s.a = nil // the room emptied: forget its channel until it is joined again
+					}
 				}
 				if !want {
 					c.wakeJoinWaits(key) // nobody is left to wait for it
 				}
 			}
-			switch subscribe, unsubscribe := c.change(key, want); {
+			switch subscribe, unsubscribe := c.change(key, s, want); {
 			case subscribe && isPattern:
 				psub = append(psub, p)
 			case subscribe:
@@ -235,16 +242,6 @@ func (c *Cluster) subscribeLoop() {
 			}
 		}
 		clear(c.dirty)
-		for _, keys := range [][]string{sub, unsub} {
-			for _, key := range keys {
-				c.inflight[key]++
-			}
-		}
-		for _, keys := range [][]string{psub, punsub} {
-			for _, p := range keys {
-				c.inflight["p:"+p]++
-			}
-		}
 		c.syncNotify()
 		c.mu.Unlock()
 		ps := c.pubsub()
@@ -296,13 +293,18 @@ func (c *Cluster) sent(err error, prefix string, names []string, subscribe bool)
 	defer c.mu.Unlock()
 	for _, name := range names {
 		key := prefix + name
-		c.answered(key)
-		if subscribe && c.have[key] {
+		s := c.subs[key]
+		if s == nil {
+			continue // the connection was replaced since, and the entry let go
+		}
+		s.answered()
+		if subscribe && s.have {
 			// The next pass sends it again, or, if it is no longer wanted by then, unsubscribes
 			// it, so that go-redis forgets it too.
-			c.resend[key] = struct{}{}
+			s.resend = true
 			c.dirty[key] = struct{}{}
 		}
+		c.release(key, s)
 	}
 	if subscribe && c.retry == nil && !c.closed {
 		c.retry = time.AfterFunc(c.retryBackoff.next(), func() {
@@ -316,37 +318,64 @@ func (c *Cluster) sent(err error, prefix string, names []string, subscribe bool)
 	return false
 }
 
-// answered counts one answer, or failure, of a command for key; c.mu is held.
-func (c *Cluster) answered(key string) {
-	if n := c.inflight[key]; n > 1 {
-		c.inflight[key] = n - 1
-	} else if n == 1 {
-		delete(c.inflight, key)
+// answered counts one answer, or failure, of a command for the key; c.mu is held.
+func (s *sub) answered() {
+	if s.inflight > 0 {
+		s.inflight--
 	}
 }
 
-// change records the wanted state of a subscription and reports whether it must be
-// subscribed or unsubscribed: as it changes, and again when it is wanted and its last
-// subscription failed (see sent). c.mu is held.
-func (c *Cluster) change(key string, want bool) (subscribe, unsubscribe bool) {
-	_, failed := c.resend[key]
-	delete(c.resend, key)
-	have := c.have[key]
-	switch {
-	case want && !have:
-		c.have[key] = true
-		if c.confirmed[key] {
-			c.matched++
-		}
-		return true, false
-	case !want && have:
-		delete(c.have, key)
-		if c.confirmed[key] {
-			c.matched--
-		}
-		return false, true
+// release deletes the entry s of key once it is idle. c.mu is held.
+func (c *Cluster) release(key string, s *sub) {
+	if s.idle() {
+		delete(c.subs, key)
 	}
-	return want && failed, false
+}
+
+// set sets s.have and s.confirmed, and the counts over subs with them. c.mu is held.
+func (c *Cluster) set(s *sub, have, confirmed bool) {
+	c.haveCount += b2i(have) - b2i(s.have)
+	c.confirmedCount += b2i(confirmed) - b2i(s.confirmed)
+	c.matched += b2i(have && confirmed) - b2i(s.have && s.confirmed)
+	s.have, s.confirmed = have, confirmed
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// change records the wanted state of the subscription of key, whose entry is s (nil if it
+// has none), and reports whether it must be subscribed or unsubscribed: as it changes, and
+// again when it is wanted and its last subscription failed (see sent). The command it asks
+// for is counted as sent. c.mu is held.
+func (c *Cluster) change(key string, s *sub, want bool) (subscribe, unsubscribe bool) {
+	if s == nil {
+		if !want {
+			return false, false
+		}
+		s = &sub{}
+		c.subs[key] = s
+	}
+	failed := s.resend
+	s.resend = false
+	switch {
+	case want && !s.have:
+		c.set(s, true, s.confirmed)
+		subscribe = true
+	case !want && s.have:
+		c.set(s, false, s.confirmed)
+		unsubscribe = true
+	default:
+		subscribe = want && failed
+	}
+	if subscribe || unsubscribe {
+		s.inflight++
+	}
+	c.release(key, s)
+	return subscribe, unsubscribe
 }
 
 // confirm records Redis's confirmation of a (p)(un)subscription.
@@ -355,36 +384,37 @@ func (c *Cluster) confirm(kind, channel string) {
 	if kind == "psubscribe" || kind == "punsubscribe" {
 		key = "p:" + channel
 	}
+	subscribed := kind == "subscribe" || kind == "psubscribe"
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.answered(key)
-	defer c.wakeIfLive(key)
-	switch kind {
-	case "subscribe", "psubscribe":
-		if !c.confirmed[key] {
-			c.confirmed[key] = true
-			if c.have[key] {
-				c.matched++
-			}
+	defer c.syncNotify()
+	// Looked up, not stored: the entry keeps its own key, and channel, a string go-redis made
+	// for the message, is garbage after it.
+	s := c.subs[key]
+	if s == nil {
+		if !subscribed {
+			return
 		}
-	case "unsubscribe", "punsubscribe":
-		if c.confirmed[key] {
-			delete(c.confirmed, key)
-			if c.have[key] {
-				c.matched--
-			}
-		}
+		// A subscription the node has forgotten (its commands' answers were written off with a
+		// lost connection): Redis has it all the same, and it counts as such.
+		s = &sub{}
+		c.subs[key] = s
 	}
-	c.syncNotify()
+	s.answered()
+	c.set(s, s.have, subscribed)
+	c.wakeIfLive(key, s)
+	c.release(key, s)
 }
 
 // lostConfirmations: the connection is gone, and every subscription with it.
 func (c *Cluster) lostConfirmations() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	clear(c.confirmed)
-	clear(c.inflight)
-	c.matched = 0
+	for key, s := range c.subs {
+		c.set(s, s.have, false)
+		s.inflight = 0
+		c.release(key, s)
+	}
 	c.syncNotify()
 	// Sockets connecting now cannot be helped by waiting: they connect at once.
 	for key := range c.joinWaits {
@@ -408,7 +438,7 @@ func (c *Cluster) waitSynced(ctx context.Context) error {
 		c.mu.Lock()
 		// Confirmed equals have: every wanted subscription is live and every unwanted one
 		// is gone.
-		synced := len(c.dirty) == 0 && c.matched == len(c.have) && len(c.confirmed) == c.matched
+		synced := len(c.dirty) == 0 && c.matched == c.haveCount && c.confirmedCount == c.matched
 		changed := c.syncChanged
 		c.mu.Unlock()
 		if synced {

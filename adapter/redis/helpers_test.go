@@ -209,7 +209,10 @@ func (n *goNode) waitSubscribed(t *testing.T, nsp, room string) {
 		return // the pattern covers every room from the start
 	}
 	ch := n.adapter(nsp).ch.Room(room)
-	n.waitState(t, "subscription to "+ch, func(c *Cluster) bool { return c.confirmed[ch] && c.have[ch] })
+	n.waitState(t, "subscription to "+ch, func(c *Cluster) bool {
+		s := c.subs[ch]
+		return s != nil && s.confirmed && s.have
+	})
 }
 
 // waitState waits until cond, called with the Cluster's lock held, is true; the subscription

@@ -254,8 +254,8 @@ func TestConnectAbandonedDuringWait(t *testing.T) {
 	a := n.adapter("/")
 	fixed := map[string]bool{a.ch.Broadcast: true, a.ch.Request: true, a.ch.Response: true, a.ch.SpecificResponse(a.uid): true}
 	onlyFixed := func(c *Cluster) bool {
-		for ch := range c.routes {
-			if !fixed[ch] {
+		for ch, s := range c.subs {
+			if s.a != nil && !fixed[ch] {
 				return false
 			}
 		}
@@ -271,5 +271,57 @@ func TestConnectAbandonedDuringWait(t *testing.T) {
 	n.waitState(t, "end of the wait, with only the fixed channels left", onlyFixed)
 	if connected.Load() != 0 || a.mem.HasRoom("user:u1") {
 		t.Errorf("%d connection handlers ran, in user:u1 %v; want none", connected.Load(), a.mem.HasRoom("user:u1"))
+	}
+}
+
+// A room's channel leaves nothing behind in the node once its room is empty and Redis has
+// answered: a socket that joins and leaves a thousand rooms, three times over, some of them
+// left or joined again while their commands are in flight, leaves the node with the entries
+// and counts it started with.
+func TestRoomChurnLeavesNoState(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	n := startGoNode(t, "g1", cluster.RedisURL(t), cluster.Key(t), nodeOptions{mode: SubscribeRooms})
+	sockets := make(chan *socketio.Socket, 1)
+	n.srv.Of("/").OnConnection(func(s *socketio.Socket) { sockets <- s })
+	client := dialWS(t, n.url)
+	if reply, _, err := client.connectUser("u1", wait); err != nil || !strings.HasPrefix(reply, "40") {
+		t.Fatalf("connect: %q, %v", reply, err)
+	}
+	s := <-sockets
+	n.synced(t)
+	type state struct{ subs, have, confirmed, matched, dirty, waits int }
+	stateOf := func(c *Cluster) state {
+		return state{len(c.subs), c.haveCount, c.confirmedCount, c.matched, len(c.dirty), len(c.joinWaits)}
+	}
+	c := n.cluster
+	c.mu.Lock()
+	start := stateOf(c)
+	c.mu.Unlock()
+	rooms := make([]string, 1000)
+	for i := range rooms {
+		rooms[i] = fmt.Sprintf("churn:%d", i)
+	}
+	for round := range 3 {
+		s.Join(rooms...)
+		if round == 1 {
+			for _, room := range rooms[:500] {
+				s.Leave(room) // before or after their subscriptions went out
+			}
+		}
+		n.synced(t)
+		for _, room := range rooms {
+			s.Leave(room)
+		}
+		if round == 2 {
+			s.Join(rooms[:500]...) // while their unsubscriptions may be in flight
+			for _, room := range rooms[:500] {
+				s.Leave(room)
+			}
+		}
+		// Synced counts may hold for an instant while a subscription and its unsubscription
+		// are both unanswered: wait for the state itself.
+		n.waitState(t, fmt.Sprintf("the starting state %+v after round %d", start, round), func(c *Cluster) bool {
+			return stateOf(c) == start
+		})
 	}
 }

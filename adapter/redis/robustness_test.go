@@ -137,7 +137,7 @@ func waitRoomGone(t *testing.T, n *goNode, room string) {
 	t.Helper()
 	a := n.adapter("/")
 	n.waitState(t, "end of room "+room+" (held or subscribed)", func(c *Cluster) bool {
-		return !a.mem.HasRoom(room) && c.routes[a.ch.Room(room)].a == nil
+		return !a.mem.HasRoom(room) && !c.routed(a.ch.Room(room))
 	})
 }
 
