@@ -161,6 +161,12 @@ func writePayload(w http.ResponseWriter, batch []*Message, end *Message) {
 
 // servePost receives a polling POST: a payload of packets separated by 0x1e.
 func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
+	// A body that stalls would hold this goroutine and its connection for as long as the
+	// client keeps the connection open (a slow client, or a slowloris attack), and nothing
+	// else bounds that when the http.Server has no ReadTimeout. A POST slower than this loses
+	// nothing: the session would have timed out waiting for the pong it carries. net/http
+	// clears the deadline once the body has been read to its end.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.srv.cfg.PingInterval + s.srv.cfg.PingTimeout))
 	if r.Header.Get("Content-Type") == "application/octet-stream" {
 		writeStatus(w, http.StatusBadRequest)
 		s.terminate(ReasonTransportError, errBinaryPost, msgClose, false)

@@ -3,6 +3,8 @@ package engineio
 import (
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -209,7 +211,9 @@ func TestPollingBinaryBodyRejected(t *testing.T) {
 	if status != 400 {
 		t.Errorf("POST: %d", status)
 	}
-	if ev := r.waitClose(t); ev.reason != ReasonTransportError {
+	// The session ends too: by the POST's failure or by its own ping timeout, whichever the
+	// timers fire first (the POST's deadline is the session's whole heartbeat).
+	if ev := r.waitClose(t); ev.reason != ReasonTransportError && ev.reason != ReasonPingTimeout {
 		t.Errorf("close %+v", ev)
 	}
 }
@@ -357,6 +361,37 @@ func TestPollingPongDeadlineOnRequest(t *testing.T) {
 		t.Errorf("late pong: %d %s", status, body)
 	}
 	if ev := r.waitClose(t); ev.reason != ReasonPingTimeout {
+		t.Errorf("close %+v", ev)
+	}
+}
+
+// TestPollingStalledBodyEnds: a POST whose body stops arriving ends after pingInterval +
+// pingTimeout, with the session, instead of holding its connection and goroutine for as long
+// as the client keeps the connection open.
+func TestPollingStalledBodyEnds(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	ts := newTestServer(t, Config{PingInterval: 50 * time.Millisecond, PingTimeout: 100 * time.Millisecond}, false)
+	sid := ts.pollHandshake(t)
+	r := ts.nextSession(t)
+	conn, err := net.Dial("tcp", ts.http.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	head := "POST /engine.io/?EIO=4&transport=polling&sid=" + sid + " HTTP/1.1\r\nHost: x\r\n" +
+		"Content-Type: text/plain;charset=UTF-8\r\nContent-Length: 100\r\n\r\n4hello"
+	if _, err := io.WriteString(conn, head); err != nil {
+		t.Fatal(err)
+	}
+	// The test's own bound: without the deadline the server would wait for the other 94 bytes.
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	rest, err := io.ReadAll(conn)
+	if err != nil {
+		t.Fatalf("the connection with a stalled body is still open: %v (read %q)", err, rest)
+	}
+	// The session ends too: by the POST's failure or by its own ping timeout, whichever the
+	// timers fire first (the POST's deadline is the session's whole heartbeat).
+	if ev := r.waitClose(t); ev.reason != ReasonTransportError && ev.reason != ReasonPingTimeout {
 		t.Errorf("close %+v", ev)
 	}
 }
