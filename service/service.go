@@ -284,6 +284,17 @@ type Addrs struct {
 	Debug    net.Addr // nil without DEBUG_ADDR
 }
 
+// requestReadTimeout bounds the reading of a request, its body included, on the main and
+// internal listeners: a client that stops sending a body would otherwise hold a connection
+// and a goroutine for as long as it keeps the connection open (a slowloris attack), where a
+// handler does not read the body (a 404, a probe) and net/http reads what is left of it to
+// keep the connection. The handlers that read bodies bound them more tightly themselves (the
+// API's BodyTimeout, a polling POST's heartbeat); net/http lifts the deadline once a body has
+// been read to its end, so long polls and acknowledgement waits are not cut short, and a
+// websocket is past it once upgraded. Node.js's HTTP server bounds a request at 300 s.
+// A variable so that tests can shorten it.
+var requestReadTimeout = time.Minute
+
 // Run listens and serves until ctx ends, then drains (see drain) and returns nil once
 // everything is closed. ready, when not nil, is called once the listeners are open.
 func (s *Service) Run(ctx context.Context, ready func(Addrs)) error {
@@ -309,6 +320,7 @@ func (s *Service) Run(ctx context.Context, ready func(Addrs)) error {
 	mainSrv := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       requestReadTimeout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          errorLog,
 	}
@@ -318,7 +330,7 @@ func (s *Service) Run(ctx context.Context, ready func(Addrs)) error {
 	go func() { errc <- mainSrv.Serve(mainLn) }()
 
 	if internalLn != nil {
-		internalSrv := &http.Server{Handler: s.InternalHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: errorLog}
+		internalSrv := &http.Server{Handler: s.InternalHandler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: requestReadTimeout, IdleTimeout: 2 * time.Minute, ErrorLog: errorLog}
 		servers = append(servers, internalSrv)
 		addrs.Internal = internalLn.Addr()
 		go func() { errc <- internalSrv.Serve(internalLn) }()

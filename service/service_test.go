@@ -377,3 +377,105 @@ func TestRunThatCannotListenLeavesTheRedisCluster(t *testing.T) {
 	}
 	waitNumSub(0)
 }
+
+// TestStalledRequestBodyIsCutOff: a request whose body stops arriving, to a handler that does
+// not read it, is answered and its connection closed once requestReadTimeout has passed,
+// instead of being held for as long as the client keeps it open.
+func TestStalledRequestBodyIsCutOff(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	shortenRequestReadTimeout(t, 200*time.Millisecond)
+	s := newTestService(t, nil)
+	addrs := runService(t, s)
+	conn, err := net.Dial("tcp", addrs.Main.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"a\""); err != nil {
+		t.Fatal(err)
+	}
+	// The test's own bound: without a read timeout the server waits for the other 96 bytes.
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	got, err := io.ReadAll(conn)
+	if err != nil {
+		t.Fatalf("the connection with a stalled body is still open: %v (read %q)", err, got)
+	}
+	if !strings.HasPrefix(string(got), "HTTP/1.1 404 ") {
+		t.Errorf("answer %q, want a 404", got)
+	}
+}
+
+// TestLongPollOutlivesRequestReadTimeout: the read timeout bounds reading a request, not
+// answering it: a long poll waits for its ping as long as the heartbeat says.
+func TestLongPollOutlivesRequestReadTimeout(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	shortenRequestReadTimeout(t, 100*time.Millisecond)
+	const ping = 600 * time.Millisecond
+	s := newTestService(t, func(c *config.Config) { c.PingInterval = ping })
+	addrs := runService(t, s)
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	get := func(query string) string {
+		t.Helper()
+		resp, err := client.Get("http://" + addrs.Main.String() + "/socket.io/?EIO=4&transport=polling" + query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %d %s", query, resp.StatusCode, body)
+		}
+		return string(body)
+	}
+	open := get("")
+	_, rest, ok := strings.Cut(open, `"sid":"`)
+	sid, _, _ := strings.Cut(rest, `"`)
+	if !ok || sid == "" {
+		t.Fatalf("open packet %q", open)
+	}
+	start := time.Now()
+	if body := get("&sid=" + sid); body != "2" {
+		t.Fatalf("long poll answered %q, want the ping", body)
+	}
+	if d := time.Since(start); d < ping/2 {
+		t.Fatalf("long poll answered after %v, before the ping was due", d)
+	}
+	// The client leaves, so that the shutdown has no session to wait for.
+	resp, err := client.Post("http://"+addrs.Main.String()+"/socket.io/?EIO=4&transport=polling&sid="+sid, "text/plain;charset=UTF-8", strings.NewReader("1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+}
+
+// runService runs s until the test ends, then checks that Run returned without an error.
+func runService(t *testing.T, s *Service) Addrs {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan Addrs, 1)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, func(a Addrs) { addrc <- a }) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	select {
+	case a := <-addrc:
+		return a
+	case err := <-done:
+		t.Fatalf("Run returned before listening: %v", err)
+		return Addrs{}
+	}
+}
+
+// shortenRequestReadTimeout sets requestReadTimeout for the services the test runs, until it
+// ends; call it before runService.
+func shortenRequestReadTimeout(t *testing.T, d time.Duration) {
+	old := requestReadTimeout
+	requestReadTimeout = d
+	t.Cleanup(func() { requestReadTimeout = old })
+}
