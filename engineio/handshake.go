@@ -12,14 +12,17 @@ import (
 
 // HandshakeInfo describes the first request of a session. It is immutable.
 //
-// A session keeps it for as long as it lives, so it is compact: the request's headers and
-// query are not kept as maps (a few hundred bytes each per connection) but as the request URI
-// and one encoded copy of the headers, from which Header and Query build maps when asked, and
-// HeaderValue and QueryValue read single values without building any.
+// A session keeps what it holds for as long as it lives, so it is compact: the request's
+// headers and query are not kept as maps (a few hundred bytes each per connection) but as the
+// request URI and one encoded copy of the headers, from which Header and Query build maps when
+// asked, and HeaderValue and QueryValue read single values without building any. A session
+// keeps even less (see Session.Handshake): it builds a HandshakeInfo when asked, sharing its
+// strings.
 type HandshakeInfo struct {
 	// RemoteAddr is the client's address as net/http reports it ("ip:port").
 	RemoteAddr string
-	// Time is when the session was created.
+	// Time is when the session was created, in the local location, without a monotonic
+	// clock reading (a session keeps it as nanoseconds).
 	Time time.Time
 	// Secure is true when the request came over TLS.
 	Secure bool
@@ -31,23 +34,62 @@ type HandshakeInfo struct {
 	// Host is the Host header of the request.
 	Host string
 
-	header string // the headers, encoded by appendHeader
+	header string // the headers, encoded by writeHeader
 }
 
 // NewHandshakeInfo describes r as the first request of a session created at t. Sessions get
 // theirs from the server; it is exported for tests of code that reads handshakes.
 func NewHandshakeInfo(r *http.Request, t time.Time) *HandshakeInfo {
-	h := makeHandshakeInfo(r, t, nil)
-	return &h
+	h := handshake{data: encodeHandshake(r, nil), nano: t.UnixNano()}
+	return h.info(flagsOf(r))
 }
 
-// makeHandshakeInfo is NewHandshakeInfo for a HandshakeInfo held by value, as a Session holds
-// its own. keep, when not nil, holds the canonical names of the only headers kept.
-func makeHandshakeInfo(r *http.Request, t time.Time, keep []string) HandshakeInfo {
+// handshake is the form in which a Session keeps its HandshakeInfo: 24 bytes rather than 96,
+// which is what moved a Session from the 288-byte size class to the 224-byte one. The flags
+// (Secure, CrossOrigin) are kept apart, in a byte of the Session's padding.
+type handshake struct {
+	// data holds URL, Host and RemoteAddr, each preceded by its length as a uvarint, then the
+	// headers as writeHeader encodes them: the lengths cost a few bytes of this allocation,
+	// offsets as fields would cost the Session a word or two.
+	data string
+	nano int64 // Time as UnixNano: the monotonic reading and the location are not worth 16 bytes
+}
+
+// handshakeFlags are the boolean fields of a HandshakeInfo, in one byte.
+type handshakeFlags uint8
+
+const (
+	flagSecure handshakeFlags = 1 << iota
+	flagCrossOrigin
+)
+
+// flagsOf returns the flags of a session opened by r.
+func flagsOf(r *http.Request) handshakeFlags {
+	var f handshakeFlags
+	if r.TLS != nil {
+		f |= flagSecure
+	}
+	if len(r.Header["Origin"]) > 0 {
+		f |= flagCrossOrigin
+	}
+	return f
+}
+
+// makeHandshake is NewHandshakeInfo in the compact form a Session holds. keep, when not nil,
+// holds the canonical names of the only headers kept.
+func makeHandshake(r *http.Request, t time.Time, keep []string) (handshake, handshakeFlags) {
+	return handshake{data: encodeHandshake(r, keep), nano: t.UnixNano()}, flagsOf(r)
+}
+
+// encodeHandshake returns handshake.data for r.
+func encodeHandshake(r *http.Request, keep []string) string {
 	uri := requestURI(r)
 	// One allocation of exactly the right size holds every string, so that none of the
 	// request's own memory (the request line, net/http's header map) stays with the session.
-	n := len(uri) + len(r.Host) + len(r.RemoteAddr)
+	n := 0
+	for _, s := range [...]string{uri, r.Host, r.RemoteAddr} {
+		n += uvarintLen(len(s)) + len(s)
+	}
 	for k, vs := range r.Header {
 		if !kept(keep, k) {
 			continue
@@ -59,22 +101,37 @@ func makeHandshakeInfo(r *http.Request, t time.Time, keep []string) HandshakeInf
 	}
 	var b strings.Builder
 	b.Grow(n)
-	b.WriteString(uri)
-	b.WriteString(r.Host)
-	b.WriteString(r.RemoteAddr)
+	var tmp [binary.MaxVarintLen64]byte
+	for _, s := range [...]string{uri, r.Host, r.RemoteAddr} {
+		b.Write(binary.AppendUvarint(tmp[:0], uint64(len(s))))
+		b.WriteString(s)
+	}
 	writeHeader(&b, r.Header, keep)
-	s := b.String()
-	host := len(uri)
-	addr := host + len(r.Host)
-	hdr := addr + len(r.RemoteAddr)
-	return HandshakeInfo{
-		URL:         s[:host],
-		Host:        s[host:addr],
-		RemoteAddr:  s[addr:hdr],
-		header:      s[hdr:],
-		Time:        t,
-		Secure:      r.TLS != nil,
-		CrossOrigin: len(r.Header["Origin"]) > 0,
+	return b.String()
+}
+
+// fields returns the parts of data: substrings of it, so nothing is copied.
+func (h *handshake) fields() (url, host, remoteAddr, header string) {
+	if h.data == "" {
+		return // a Session built by hand in a test
+	}
+	r := headerReader{h.data}
+	url, host, remoteAddr = r.str(), r.str(), r.str()
+	return url, host, remoteAddr, r.rest
+}
+
+// info builds the HandshakeInfo that h and f describe: one allocation, its strings shared
+// with h.
+func (h *handshake) info(f handshakeFlags) *HandshakeInfo {
+	url, host, addr, header := h.fields()
+	return &HandshakeInfo{
+		RemoteAddr:  addr,
+		Time:        time.Unix(0, h.nano),
+		Secure:      f&flagSecure != 0,
+		CrossOrigin: f&flagCrossOrigin != 0,
+		URL:         url,
+		Host:        host,
+		header:      header,
 	}
 }
 

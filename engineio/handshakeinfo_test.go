@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -66,6 +67,23 @@ func TestHandshakeInfoCompact(t *testing.T) {
 	}
 }
 
+// The flags a session keeps in a byte come back as Secure and CrossOrigin.
+func TestHandshakeInfoFlags(t *testing.T) {
+	for _, c := range []struct{ tls, origin bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		r := httptest.NewRequest("GET", "http://h.example/engine.io/", nil)
+		r.TLS = nil
+		if c.tls {
+			r.TLS = &tls.ConnectionState{}
+		}
+		if c.origin {
+			r.Header.Set("Origin", "https://a.example")
+		}
+		if h := NewHandshakeInfo(r, time.Now()); h.Secure != c.tls || h.CrossOrigin != c.origin {
+			t.Errorf("TLS %v, Origin %v: Secure %v, CrossOrigin %v", c.tls, c.origin, h.Secure, h.CrossOrigin)
+		}
+	}
+}
+
 // FuzzQueryValue compares QueryValue with url.ParseQuery on
 // arbitrary raw queries.
 func FuzzQueryValue(f *testing.F) {
@@ -108,7 +126,11 @@ func TestKeepHeaders(t *testing.T) {
 		if res.StatusCode != 200 {
 			t.Fatalf("handshake: %s", res.Status)
 		}
-		h := ts.nextSession(t).s.Handshake()
+		s := ts.nextSession(t).s
+		h := s.Handshake()
+		if h.RemoteAddr == "" || s.RemoteAddr() != h.RemoteAddr {
+			t.Errorf("keep %q: RemoteAddr() = %q, Handshake().RemoteAddr = %q", c.keep, s.RemoteAddr(), h.RemoteAddr)
+		}
 		if got := h.Header(); !reflect.DeepEqual(got, c.want) {
 			t.Errorf("keep %q: Header() = %q, want %q", c.keep, got, c.want)
 		}

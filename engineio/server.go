@@ -210,9 +210,9 @@ func (srv *Server) createSession(r *http.Request, ws *wsConn, queueOpen bool) *S
 		hb:  wheelEntry{slot: -1},
 		srv: srv,
 		id:  newSID(),
-		hs:  makeHandshakeInfo(r, time.Now(), srv.cfg.KeepHeaders),
 		ws:  ws,
 	}
+	s.hs, s.hsFlags = makeHandshake(r, time.Now(), srv.cfg.KeepHeaders)
 	if ws == nil {
 		s.poll = &pollState{wake: make(chan struct{}, 1)}
 	}

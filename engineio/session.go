@@ -48,8 +48,8 @@ type Session struct {
 	recvMu       sync.Mutex
 	closePending atomic.Bool // OnClose is due
 
-	// Small fields, together so that they share their padding: every word counts, the
-	// Session with its HandshakeInfo just fits the 288-byte size class.
+	// Small fields, together so that they share their padding: every word counts (see
+	// TestSessionFitsItsSizeClass).
 	closeFired   bool // guarded by recvMu
 	state        sessionState
 	closeReason  closeReason
@@ -61,9 +61,11 @@ type Session struct {
 	hbStarted    bool // the deadline is kept by the wheel (after OnOpen)
 	awaitingPong bool
 	refreshed    bool // the pong deadline was extended once already
+	hsFlags      handshakeFlags
 
-	// hs is held by value: with the size classes of the two, 16 bytes less than apart.
-	hs HandshakeInfo
+	// hs is the handshake in its compact form (see Handshake), held by value: no allocation
+	// besides the one of its bytes.
+	hs handshake
 }
 
 // pollState is what a session opened over polling needs for its polls and its upgrade,
@@ -117,8 +119,18 @@ func (s *Session) Transport() string {
 	return TransportPolling
 }
 
-// Handshake describes the request that opened the session.
-func (s *Session) Handshake() *HandshakeInfo { return &s.hs }
+// Handshake describes the request that opened the session. The session keeps it in a compact
+// form: each call builds a new HandshakeInfo (one allocation, its strings shared with the
+// session's), which the caller may keep. RemoteAddr reads the client's address without
+// building it.
+func (s *Session) Handshake() *HandshakeInfo { return s.hs.info(s.hsFlags) }
+
+// RemoteAddr returns the client's address, Handshake().RemoteAddr, without building the
+// HandshakeInfo.
+func (s *Session) RemoteAddr() string {
+	_, _, addr, _ := s.hs.fields()
+	return addr
+}
 
 // Send queues msgs, in order and atomically: either all are queued or none (a packet and its
 // binary attachments stay together). It never blocks on the network and never calls the

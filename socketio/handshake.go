@@ -58,10 +58,16 @@ func handshakeAddress(info *engineio.HandshakeInfo) string {
 	if info == nil {
 		return ""
 	}
-	if host, _, err := net.SplitHostPort(info.RemoteAddr); err == nil {
-		return host // a part of RemoteAddr: no copy
+	return hostOf(info.RemoteAddr)
+}
+
+// hostOf returns the host part of a remote address ("ip:port"), or all of it when it has no
+// port.
+func hostOf(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host // a part of addr: no copy
 	}
-	return info.RemoteAddr
+	return addr
 }
 
 // noAuth is the Auth of a socket whose client sent none, or whose auth was discarded
