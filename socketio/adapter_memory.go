@@ -8,6 +8,7 @@ import (
 	"math/bits"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tomato-code/realtime/engineio"
 	"github.com/tomato-code/realtime/internal/hashindex"
@@ -26,7 +27,7 @@ const roomShards = 64
 //
 // The room index is sharded by room name. Each shard maps a room to its socket while it has
 // one (most rooms: a user's, a socket's own) and to its set of sockets once it had more (a
-// slice for iteration without allocation, and an index for O(1) removal), and, in an index
+// slice for iteration without allocation, and positions for O(1) removal), and, in an index
 // keyed by the id's hash (hashindex), a socket id to its socket (the socket's own room, stored
 // without a set). Broadcasting encodes the packet
 // once, on the first target, and hands the same messages to every target; a socket in several
@@ -65,43 +66,61 @@ type roomEntry struct {
 // rooms, and a map costs about 200 bytes more than the slice it indexes.
 const smallSet = 8
 
-// socketSet is a set of sockets that iterates as a slice. Its index exists once the set grew
-// past smallSet, for O(1) removal and membership; it is kept if the set shrinks again.
+// socketSet is a set of sockets that iterates as a slice. A member's position in the slice
+// is kept by the member itself for one set, the first that claims it (membership.set, most
+// often the one room a socket shares with many), and by the set's index for the others:
+// an index entry cost about 30 bytes per member of a big room, and the socket has room for
+// a position in its size class. The set is guarded by its shard's lock.
 type socketSet struct {
-	list  []*Socket
+	list []*Socket
+	// index holds the position of every member that keeps its position for another set
+	// (and of no other); nil until the set grew past smallSet with such a member. Below
+	// that the list is searched.
 	index map[*Socket]int
 }
 
 // find returns the position of s in list, or -1.
 func (set *socketSet) find(s *Socket) int {
-	if set.index == nil {
-		for i, x := range set.list {
-			if x == s {
-				return i
-			}
+	if s.mem.set.Load() == set {
+		return int(s.mem.setPos)
+	}
+	if set.index != nil {
+		if i, ok := set.index[s]; ok {
+			return i
 		}
 		return -1
 	}
-	if i, ok := set.index[s]; ok {
-		return i
+	if len(set.list) > smallSet {
+		return -1 // without an index, every member keeps its own position
 	}
-	return -1
+	return slices.Index(set.list, s)
 }
 
 func (set *socketSet) add(s *Socket) {
 	if set.find(s) >= 0 {
 		return
 	}
-	if set.index == nil && len(set.list) >= smallSet {
-		set.index = make(map[*Socket]int, 2*smallSet)
+	i := len(set.list)
+	set.list = append(set.list, s)
+	owner := s.mem.set.CompareAndSwap(nil, set)
+	switch {
+	case owner:
+		s.mem.setPos = int32(i)
+	case set.index != nil:
+		set.index[s] = i
+	}
+	// Past smallSet the list is not searched: its members that keep no position for this
+	// set need the index, once it crosses smallSet or when such a member joins afterwards.
+	if set.index == nil && len(set.list) > smallSet && (!owner || len(set.list) == smallSet+1) {
 		for i, x := range set.list {
-			set.index[x] = i
+			if x.mem.set.Load() != set {
+				if set.index == nil {
+					set.index = make(map[*Socket]int)
+				}
+				set.index[x] = i
+			}
 		}
 	}
-	if set.index != nil {
-		set.index[s] = len(set.list)
-	}
-	set.list = append(set.list, s)
 }
 
 func (set *socketSet) remove(s *Socket) {
@@ -111,14 +130,28 @@ func (set *socketSet) remove(s *Socket) {
 	}
 	last := len(set.list) - 1
 	if i != last {
-		set.list[i] = set.list[last]
-		if set.index != nil {
-			set.index[set.list[i]] = i
-		}
+		moved := set.list[last]
+		set.list[i] = moved
+		set.place(moved, i)
 	}
 	set.list[last] = nil
 	set.list = set.list[:last]
-	if set.index != nil {
+	set.release(s)
+}
+
+// place records that member s is now at position i.
+func (set *socketSet) place(s *Socket, i int) {
+	if s.mem.set.Load() == set {
+		s.mem.setPos = int32(i)
+	} else if set.index != nil {
+		set.index[s] = i
+	}
+}
+
+// release forgets the position of s, which left the set (or the set is dropped): a socket
+// that kept it can keep its position for the next set it joins.
+func (set *socketSet) release(s *Socket) {
+	if !s.mem.set.CompareAndSwap(set, nil) {
 		delete(set.index, s)
 	}
 }
@@ -197,6 +230,13 @@ type membership struct {
 	joined bool  // in the adapter's socket index (its own id room)
 	left   bool  // DelAll ran: the socket joins nothing more
 	n      uint8 // rooms in few
+	// setPos is the socket's position in the list of set, the socketSet that claimed it
+	// (socketSet.find). Unlike the fields above, both are the set's: set changes only under
+	// the shard lock of the set's room (from nil, by any set), and setPos is read and written
+	// under that lock while set is that set. set is atomic because sets of other shards read
+	// it to learn that it is not theirs. They fill the socket's size class, unused before.
+	setPos int32
+	set    atomic.Pointer[socketSet]
 	few    [inlineRooms]string
 }
 
@@ -372,14 +412,18 @@ func (a *MemoryAdapter) delRoom(s *Socket, room string) {
 	case e.one == s:
 		delete(sh.rooms, room)
 	case e.set != nil:
-		e.set.remove(s)
-		switch len(e.set.list) {
+		set := e.set
+		set.remove(s)
+		switch len(set.list) {
 		case 0: // not reached: a set holds two sockets or more
 			delete(sh.rooms, room)
 		case 1:
-			// Down to one socket: the set goes. Broadcasts hold the shard's read lock
-			// while they use it, so none does now.
-			sh.rooms[room] = roomEntry{one: e.set.list[0]}
+			// Down to one socket: the set goes, and the socket may keep its position
+			// for another. Broadcasts hold the shard's read lock while they use the
+			// set, so none does now.
+			last := set.list[0]
+			set.release(last)
+			sh.rooms[room] = roomEntry{one: last}
 		}
 	}
 	sh.mu.Unlock()
@@ -401,7 +445,8 @@ func (a *MemoryAdapter) DelAll(s *Socket) {
 		}
 		x.rooms = roomSet{}
 	}
-	s.mem = membership{joined: s.mem.joined, left: true}
+	// Field by field: mem.set, which delRoom released, may be read by broadcasts meanwhile.
+	s.mem.few, s.mem.n, s.mem.left = [inlineRooms]string{}, 0, true
 	if s.mem.joined {
 		h := a.hashOf(s.id)
 		sh := a.shard(h)

@@ -6,12 +6,38 @@ import (
 	"testing"
 )
 
-// TestSocketSet checks the set across its change from a searched slice to an indexed one.
+// TestSocketSet checks the set across its change from a searched slice to an indexed one,
+// with members that keep their position themselves (those no other set claimed first) and
+// members that the set's index keeps (every third socket, claimed by another set).
 func TestSocketSet(t *testing.T) {
-	var set socketSet
+	var set, other socketSet
 	socks := make([]*Socket, 3*smallSet)
 	for i := range socks {
 		socks[i] = &Socket{id: strconv.Itoa(i)}
+		if i%3 == 0 {
+			other.add(socks[i])
+		}
+	}
+	check := func(step string, members func(i int) bool) {
+		t.Helper()
+		for i, s := range socks {
+			pos := set.find(s)
+			if members(i) != (pos >= 0) || (pos >= 0 && set.list[pos] != s) {
+				t.Fatalf("%s: socket %d found at %d, member %v", step, i, pos, members(i))
+			}
+			owner := s.mem.set.Load()
+			if members(i) && owner != &set && owner != &other {
+				t.Fatalf("%s: socket %d keeps its position for %p", step, i, owner)
+			}
+			// Below smallSet members are searched for, and none are indexed.
+			wantIndexed := members(i) && owner != &set && set.index != nil
+			if _, indexed := set.index[s]; indexed != wantIndexed {
+				t.Fatalf("%s: socket %d indexed %v, member %v", step, i, indexed, members(i))
+			}
+			if other.find(s) >= 0 != (i%3 == 0) {
+				t.Fatalf("%s: socket %d in the other set: %v", step, i, other.find(s) >= 0)
+			}
+		}
 	}
 	for n := range socks {
 		set.add(socks[n])
@@ -19,24 +45,35 @@ func TestSocketSet(t *testing.T) {
 		if len(set.list) != n+1 || (set.index == nil) != (n+1 <= smallSet) {
 			t.Fatalf("after %d adds: %d listed, index %v", n+1, len(set.list), set.index != nil)
 		}
+		check("add", func(i int) bool { return i <= n })
 	}
-	// Remove every other socket, then check what is left against the list and the index.
+	// Remove every other socket: removals move the last member, kept by itself or indexed.
 	for i := 0; i < len(socks); i += 2 {
 		set.remove(socks[i])
 		set.remove(socks[i])
+		check("remove", func(j int) bool { return j%2 == 1 || j > i })
 	}
-	for i, s := range socks {
-		if set.has(s) != (i%2 == 1) {
-			t.Errorf("has(%d) = %v", i, set.has(s))
+	for i := 0; i < len(socks); i += 2 {
+		if socks[i].mem.set.Load() == &set {
+			t.Fatalf("socket %d left the set and still keeps its position for it", i)
 		}
 	}
-	for i, s := range set.list {
-		if set.index[s] != i {
-			t.Errorf("index of %s = %d, listed at %d", s.id, set.index[s], i)
-		}
+	if len(set.list) != len(socks)/2 {
+		t.Errorf("%d listed, want %d", len(set.list), len(socks)/2)
 	}
-	if len(set.list) != len(socks)/2 || len(set.index) != len(set.list) {
-		t.Errorf("%d listed, %d indexed, want %d", len(set.list), len(set.index), len(socks)/2)
+
+	// A set whose members all keep their own positions grows past smallSet without an
+	// index; the first member that cannot then makes one.
+	var own socketSet
+	for i := range smallSet + 2 {
+		own.add(&Socket{id: "own" + strconv.Itoa(i)})
+	}
+	if own.index != nil || len(own.list) <= smallSet {
+		t.Fatalf("%d members keeping their positions: index %v", len(own.list), own.index)
+	}
+	own.add(socks[1]) // kept by set
+	if own.find(socks[1]) != len(own.list)-1 || len(own.index) != 1 {
+		t.Errorf("indexed member at %d, index %v", own.find(socks[1]), own.index)
 	}
 
 	var small socketSet
