@@ -26,11 +26,11 @@ const roomShards = 64
 // in the Adapter documentation means this one.
 //
 // The room index is sharded by room name. Each shard maps a room to its socket while it has
-// one (most rooms: a user's, a socket's own) and to its set of sockets once it had more (a
-// slice for iteration without allocation, and positions for O(1) removal), and, in an index
-// keyed by the id's hash (hashindex), a socket id to its socket (the socket's own room, stored
-// without a set). Broadcasting encodes the packet
-// once, on the first target, and hands the same messages to every target; a socket in several
+// one (most rooms: a user's); a room that had more maps to nil, and to its set of sockets in
+// a second map (a slice for iteration without allocation, and positions for O(1) removal);
+// and, in an index keyed by the id's hash (hashindex), a socket id to its socket (the
+// socket's own room, stored without a set). Broadcasting encodes the packet once, on the
+// first target, and hands the same messages to every target; a socket in several
 // target rooms is skipped after the first, by membership checks instead of a per-broadcast
 // set, so the hot path allocates nothing per recipient.
 type MemoryAdapter struct {
@@ -47,18 +47,15 @@ type MemoryAdapter struct {
 }
 
 type roomShard struct {
-	mu    sync.RWMutex
-	rooms map[string]roomEntry
+	mu sync.RWMutex
+	// rooms maps each room to its socket while it has one, and to nil while its sockets are
+	// in sets: a room of one socket (a user's, most often) needs no set, and an entry of one
+	// pointer rather than two saved about 12 bytes per such room, with the map's spare
+	// slots. A room of a broadcast is found by one lookup, as before, unless it has a set.
+	rooms map[string]*Socket
+	sets  map[string]*socketSet    // the rooms of two sockets or more; nil until one is
 	ids   hashindex.Index[*Socket] // the sockets by id, keyed by the id's hash (the shard's)
-	_     [16]byte                 // keeps shards on separate cache lines
-}
-
-// roomEntry is a room of the index: its only socket, or the set of its sockets. A room of
-// one socket (a user's, most often) needs no set: that saved the set and its slice, 40
-// bytes, for 8 bytes more in the map.
-type roomEntry struct {
-	one *Socket    // the room's socket while it has one; nil when set is used
-	set *socketSet // the room's sockets once it has two, until it is down to one again
+	_     [8]byte                  // keeps shards on separate cache lines
 }
 
 // smallSet is the size up to which sets are searched linearly rather than through a map:
@@ -303,7 +300,7 @@ func (s *Socket) roomCountLocked() int {
 func NewMemoryAdapter(ns LocalNamespace) *MemoryAdapter {
 	a := &MemoryAdapter{ns: ns, seed: maphash.MakeSeed()}
 	for i := range a.shards {
-		a.shards[i].rooms = make(map[string]roomEntry)
+		a.shards[i].rooms = make(map[string]*Socket)
 	}
 	// The namespace's adapter is set once the factory returns; until then the namespace is
 	// not published, so these fields are only this goroutine's.
@@ -378,16 +375,20 @@ func (a *MemoryAdapter) AddAll(s *Socket, rooms []string) {
 		}
 		s.addRoomLocked(room)
 		sh.mu.Lock()
-		switch e, ok := sh.rooms[room]; {
+		switch one, ok := sh.rooms[room]; {
 		case !ok:
-			sh.rooms[room] = roomEntry{one: s}
-		case e.set != nil:
-			e.set.add(s)
+			sh.rooms[room] = s
+		case one == nil:
+			sh.sets[room].add(s)
 		default: // a second socket: the room needs a set
 			set := &socketSet{list: make([]*Socket, 0, 2)}
-			set.add(e.one)
+			set.add(one)
 			set.add(s)
-			sh.rooms[room] = roomEntry{set: set}
+			if sh.sets == nil {
+				sh.sets = make(map[string]*socketSet)
+			}
+			sh.sets[room] = set
+			sh.rooms[room] = nil
 		}
 		sh.mu.Unlock()
 	}
@@ -408,14 +409,15 @@ func (a *MemoryAdapter) Del(s *Socket, room string) {
 func (a *MemoryAdapter) delRoom(s *Socket, room string) {
 	sh := a.shard(a.hashOf(room))
 	sh.mu.Lock()
-	switch e := sh.rooms[room]; {
-	case e.one == s:
+	switch one, ok := sh.rooms[room]; {
+	case one == s:
 		delete(sh.rooms, room)
-	case e.set != nil:
-		set := e.set
+	case ok && one == nil:
+		set := sh.sets[room]
 		set.remove(s)
 		switch len(set.list) {
 		case 0: // not reached: a set holds two sockets or more
+			delete(sh.sets, room)
 			delete(sh.rooms, room)
 		case 1:
 			// Down to one socket: the set goes, and the socket may keep its position
@@ -423,7 +425,8 @@ func (a *MemoryAdapter) delRoom(s *Socket, room string) {
 			// set, so none does now.
 			last := set.list[0]
 			set.release(last)
-			sh.rooms[room] = roomEntry{one: last}
+			delete(sh.sets, room)
+			sh.rooms[room] = last
 		}
 	}
 	sh.mu.Unlock()
@@ -620,8 +623,11 @@ func (a *MemoryAdapter) resolve(dst []resolved, rooms []string) []resolved {
 func (a *MemoryAdapter) fill(rs []resolved) {
 	for i := range rs {
 		sh := a.shard(rs[i].hash)
-		e := sh.rooms[rs[i].name]
-		rs[i].one, rs[i].set = e.one, e.set
+		one, ok := sh.rooms[rs[i].name]
+		rs[i].one = one
+		if ok && one == nil {
+			rs[i].set = sh.sets[rs[i].name]
+		}
 		if len(rs[i].name) == socketIDLen {
 			rs[i].id = sh.ids.Get(rs[i].hash, rs[i].name)
 		}
