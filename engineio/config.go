@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/textproto"
+	"slices"
 	"time"
 )
 
@@ -134,9 +135,12 @@ func (c Config) withDefaults() Config {
 		c.Logger = slog.Default()
 	}
 	if c.KeepHeaders != nil {
-		keep := make([]string, len(c.KeepHeaders))
-		for i, name := range c.KeepHeaders {
-			keep[i] = textproto.CanonicalMIMEHeaderKey(name) // as net/http keys r.Header
+		// Canonical, as net/http keys r.Header, and each once: sessions look the names up.
+		keep := make([]string, 0, len(c.KeepHeaders))
+		for _, name := range c.KeepHeaders {
+			if name = textproto.CanonicalMIMEHeaderKey(name); !slices.Contains(keep, name) {
+				keep = append(keep, name)
+			}
 		}
 		c.KeepHeaders = keep
 	}

@@ -107,6 +107,8 @@ func TestKeepHeaders(t *testing.T) {
 		want http.Header
 	}{
 		{[]string{"user-agent", "X-TENANT"}, http.Header{"User-Agent": {"ua/1"}, "X-Tenant": {"t1", "t2"}}},
+		// One the request lacks is not there.
+		{[]string{"user-agent", "x-absent"}, http.Header{"User-Agent": {"ua/1"}}},
 		{[]string{}, http.Header{}},
 		{nil, http.Header{"User-Agent": {"ua/1"}, "X-Tenant": {"t1", "t2"}, "Cookie": {"sid=secret"},
 			"Origin": {"https://a.example"}, "Accept-Encoding": {"gzip"}}},
@@ -140,5 +142,43 @@ func TestKeepHeaders(t *testing.T) {
 		if !h.CrossOrigin {
 			t.Errorf("keep %q: CrossOrigin false for a request with an Origin header", c.keep)
 		}
+	}
+}
+
+// BenchmarkEncodeHandshake: the handshake a session keeps, from a browser-like request, with
+// every header kept, a few, and none (the service's default).
+func BenchmarkEncodeHandshake(b *testing.B) {
+	r := httptest.NewRequest("GET", "/socket.io/?EIO=4&transport=websocket", nil)
+	r.Header = http.Header{
+		"Accept-Encoding": {"gzip, deflate, br"}, "Accept-Language": {"en-US,en;q=0.9"},
+		"Cache-Control": {"no-cache"}, "Connection": {"Upgrade"}, "Origin": {"https://app.example"},
+		"Pragma": {"no-cache"}, "Sec-Websocket-Extensions": {"permessage-deflate; client_max_window_bits"},
+		"Sec-Websocket-Key": {"dGhlIHNhbXBsZSBub25jZQ=="}, "Sec-Websocket-Version": {"13"},
+		"Upgrade": {"websocket"}, "User-Agent": {"Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0"},
+	}
+	for _, c := range []struct {
+		name string
+		keep []string
+	}{{"all", nil}, {"two", []string{"User-Agent", "X-Tenant"}}, {"none", []string{}}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = encodeHandshake(r, c.keep)
+			}
+		})
+	}
+}
+
+// TestKeepHeadersCanonicalOnce: the names a session looks up are canonical and distinct, so
+// that a header named twice (in two spellings) is encoded once.
+func TestKeepHeadersCanonicalOnce(t *testing.T) {
+	got := Config{KeepHeaders: []string{"user-agent", "User-Agent", "x-tenant", "USER-AGENT"}}.withDefaults().KeepHeaders
+	if want := []string{"User-Agent", "X-Tenant"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("KeepHeaders %q, want %q", got, want)
+	}
+	r := httptest.NewRequest("GET", "/engine.io/", nil)
+	r.Header = http.Header{"User-Agent": {"ua/1"}}
+	if once, twice := encodeHandshake(r, []string{"User-Agent"}), encodeHandshake(r, []string{"User-Agent", "User-Agent"}); len(twice) == len(once) {
+		t.Fatal("a name listed twice is encoded once even without withDefaults: the test above tests nothing")
 	}
 }
