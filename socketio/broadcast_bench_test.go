@@ -25,6 +25,7 @@ func (b *benchSession) Writable() bool                     { return true }
 func (b *benchSession) Close()                             {}
 func (b *benchSession) Transport() string                  { return engineio.TransportWebSocket }
 func (b *benchSession) Handshake() *engineio.HandshakeInfo { return &b.hs }
+func (b *benchSession) RemoteAddr() string                 { return b.hs.RemoteAddr }
 
 // benchRoom connects n sockets to "/" and puts them in room "big" (and each in a room of its
 // own), returning the sessions.

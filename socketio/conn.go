@@ -21,6 +21,9 @@ type session interface {
 	Close()
 	Transport() string
 	Handshake() *engineio.HandshakeInfo
+	// RemoteAddr is Handshake().RemoteAddr without building the HandshakeInfo: an Engine.IO
+	// session builds one per call, and the address is read at every connect.
+	RemoteAddr() string
 }
 
 // conn is the Socket.IO side of one Engine.IO session (socket.io's "Client"): it decodes the

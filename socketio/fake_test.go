@@ -94,6 +94,12 @@ func (f *fakeSession) isClosed() bool {
 
 func (f *fakeSession) Transport() string                  { return engineio.TransportWebSocket }
 func (f *fakeSession) Handshake() *engineio.HandshakeInfo { return f.hs }
+func (f *fakeSession) RemoteAddr() string {
+	if f.hs == nil {
+		return ""
+	}
+	return f.hs.RemoteAddr
+}
 func (f *fakeSession) sent() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()

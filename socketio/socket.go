@@ -128,9 +128,9 @@ func (s *Socket) ID() string { return s.id }
 func (s *Socket) Namespace() *Namespace { return s.ns }
 
 // Handshake returns how the socket connected. It is built on each call (two allocations:
-// the Handshake and the session's HandshakeInfo; sockets do not keep one, which saved 64 bytes
-// per client) and belongs to the caller; successive calls give equal values. Auth and Address read their parts without
-// building it.
+// the Handshake and the session's HandshakeInfo; sockets do not keep one, which saved 64
+// bytes per client) and belongs to the caller; successive calls give equal values. Auth and
+// Address read their parts without building it.
 func (s *Socket) Handshake() *Handshake {
 	h := newHandshake(s.conn.sess.Handshake(), s.rawAuth())
 	return &h
@@ -155,14 +155,7 @@ func (s *Socket) Auth() json.RawMessage {
 }
 
 // Address returns the client's IP address, without port, as Handshake().Address does.
-func (s *Socket) Address() string {
-	// An Engine.IO session builds its HandshakeInfo on each call; its address alone costs
-	// nothing, and the service logs it at every connect.
-	if ra, ok := s.conn.sess.(interface{ RemoteAddr() string }); ok {
-		return hostOf(ra.RemoteAddr())
-	}
-	return handshakeAddress(s.conn.sess.Handshake())
-}
+func (s *Socket) Address() string { return hostOf(s.conn.sess.RemoteAddr()) }
 
 // DisconnectError returns the error that ended the socket's connection, when it ended with one
 // (reason "transport error" or "parse error"): its transport's read or write error, or the
