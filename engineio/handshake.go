@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // HandshakeInfo describes the first request of a session. It is immutable.
@@ -81,29 +82,60 @@ func makeHandshake(r *http.Request, t time.Time, keep []string) (handshake, hand
 }
 
 // encodeHandshake returns handshake.data for r.
+//
+// It runs on net/http's goroutine for the connection, at the deepest point of a handshake, so
+// its frames are kept small and it calls no closures: a frame of several hundred bytes here
+// was where that goroutine outgrew its first stack, and copying it cost a handshake more than
+// this whole function (runtime.newstack, 5-10% of a connection storm's CPU).
 func encodeHandshake(r *http.Request, keep []string) string {
 	uri := requestURI(r)
 	// One allocation of exactly the right size holds every string, so that none of the
 	// request's own memory (the request line, net/http's header map) stays with the session.
+	n := uvarintLen(len(uri)) + len(uri) + uvarintLen(len(r.Host)) + len(r.Host) +
+		uvarintLen(len(r.RemoteAddr)) + len(r.RemoteAddr)
+	if keep == nil || len(keep) > 0 {
+		n += headerLen(r.Header, keep)
+	}
+	b := make([]byte, 0, n)
+	b = appendString(b, uri)
+	b = appendString(b, r.Host)
+	b = appendString(b, r.RemoteAddr)
+	if keep == nil || len(keep) > 0 {
+		b = appendHeader(b, r.Header, keep)
+	}
+	// b is never written again: the string shares its memory, as strings.Builder's does.
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// appendString appends s with its length before it.
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// headerLen is the length of appendHeader's encoding of the headers of h that keep keeps.
+func headerLen(h http.Header, keep []string) int {
 	n := 0
-	for _, s := range [...]string{uri, r.Host, r.RemoteAddr} {
-		n += uvarintLen(len(s)) + len(s)
-	}
-	eachKept(r.Header, keep, func(k string, vs []string) {
-		n += uvarintLen(len(k)) + len(k) + uvarintLen(len(vs))
-		for _, v := range vs {
-			n += uvarintLen(len(v)) + len(v)
+	if keep == nil {
+		for k, vs := range h {
+			n += valuesLen(k, vs)
 		}
-	})
-	var b strings.Builder
-	b.Grow(n)
-	var tmp [binary.MaxVarintLen64]byte
-	for _, s := range [...]string{uri, r.Host, r.RemoteAddr} {
-		b.Write(binary.AppendUvarint(tmp[:0], uint64(len(s))))
-		b.WriteString(s)
+		return n
 	}
-	writeHeader(&b, r.Header, keep)
-	return b.String()
+	for _, k := range keep {
+		if vs, ok := h[k]; ok {
+			n += valuesLen(k, vs)
+		}
+	}
+	return n
+}
+
+// valuesLen is the length of appendValues's encoding of one header.
+func valuesLen(k string, vs []string) int {
+	n := uvarintLen(len(k)) + len(k) + uvarintLen(len(vs))
+	for _, v := range vs {
+		n += uvarintLen(len(v)) + len(v)
+	}
+	return n
 }
 
 // fields returns the parts of data: substrings of it, so nothing is copied.
@@ -139,39 +171,35 @@ func requestURI(r *http.Request) string {
 	return r.URL.RequestURI() // a request built in process
 }
 
-// writeHeader encodes h: for each key, its length, the key, the number of values, then each
-// value's length and the value (lengths as uvarints). Any byte may appear in keys and values.
-func writeHeader(b *strings.Builder, h http.Header, keep []string) {
-	var tmp [binary.MaxVarintLen64]byte
-	uv := func(n int) { b.Write(binary.AppendUvarint(tmp[:0], uint64(n))) }
-	eachKept(h, keep, func(k string, vs []string) {
-		uv(len(k))
-		b.WriteString(k)
-		uv(len(vs))
-		for _, v := range vs {
-			uv(len(v))
-			b.WriteString(v)
-		}
-	})
-}
-
-// eachKept calls f with every header of h that keep keeps (all of them when keep is nil).
-// With a list, the names are looked up rather than the map walked: most servers keep none or a
-// few of a browser's dozen headers (BenchmarkEncodeHandshake).
-// keep holds distinct canonical names (Config.withDefaults), as net/http keys r.Header, so
-// each kept header is visited once, as the walk did.
-func eachKept(h http.Header, keep []string, f func(k string, vs []string)) {
+// appendHeader appends the headers of h that keep keeps (all of them when keep is nil): for
+// each key, its length, the key, the number of values, then each value's length and the value
+// (lengths as uvarints). Any byte may appear in keys and values. With a list, the names are
+// looked up rather than the map walked: most servers keep none or a few of a browser's dozen
+// headers (BenchmarkEncodeHandshake). keep holds distinct canonical names
+// (Config.withDefaults), as net/http keys r.Header, so each kept header is written once.
+func appendHeader(b []byte, h http.Header, keep []string) []byte {
 	if keep == nil {
 		for k, vs := range h {
-			f(k, vs)
+			b = appendValues(b, k, vs)
 		}
-		return
+		return b
 	}
 	for _, k := range keep {
 		if vs, ok := h[k]; ok {
-			f(k, vs)
+			b = appendValues(b, k, vs)
 		}
 	}
+	return b
+}
+
+// appendValues appends one header: its name, the number of values, each value.
+func appendValues(b []byte, k string, vs []string) []byte {
+	b = appendString(b, k)
+	b = binary.AppendUvarint(b, uint64(len(vs)))
+	for _, v := range vs {
+		b = appendString(b, v)
+	}
+	return b
 }
 
 // uvarintLen is the length of n's uvarint encoding.

@@ -94,11 +94,15 @@ func (srv *Server) upgradeConn(w http.ResponseWriter, r *http.Request) (c *wsCon
 	return c, accept, buffered(rw), nil
 }
 
-// writeHandshake writes the 101 response with accept, and frame after it in the same write.
-// The caller holds c.wmu or has not shared c yet.
-func (c *wsConn) writeHandshake(accept *[acceptLen]byte, frame []byte) error {
+// writeHandshake writes the 101 response with accept and, when open is not nil, the frame of
+// open's open packet after it in the same write. The caller holds c.wmu or has not shared c
+// yet.
+func (c *wsConn) writeHandshake(accept *[acceptLen]byte, open *Session) error {
 	bp := handshakeBufs.Get().(*[]byte)
-	b := append(append101((*bp)[:0], accept), frame...)
+	b := append101((*bp)[:0], accept)
+	if open != nil {
+		b = open.srv.appendOpenFrame(b, open)
+	}
 	_, err := c.conn.Write(b)
 	*bp = b[:0]
 	handshakeBufs.Put(bp)
@@ -170,8 +174,7 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request) {
 	// overtake the 101.
 	c.wmu.Lock()
 	s := srv.createSession(r, c, false)
-	var frame [256]byte
-	err = c.writeHandshake(&accept, srv.appendOpenFrame(frame[:0], s))
+	err = c.writeHandshake(&accept, s)
 	c.wmu.Unlock()
 	if err != nil {
 		s.writeFailed(c, err)
