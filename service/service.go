@@ -24,6 +24,7 @@ import (
 	"github.com/tomato-code/realtime/service/auth"
 	"github.com/tomato-code/realtime/service/config"
 	"github.com/tomato-code/realtime/service/devpage"
+	"github.com/tomato-code/realtime/service/lane"
 	"github.com/tomato-code/realtime/service/memtrim"
 	"github.com/tomato-code/realtime/service/metrics"
 	"github.com/tomato-code/realtime/socketio"
@@ -60,6 +61,8 @@ type Service struct {
 	draining   atomic.Bool
 	// clientScript is CLIENT_SCRIPT's bundle, read at start-up; nil when unset.
 	clientScript *devpage.ClientScript
+	// apiLane serves the API's keep-alive connections; set by Run before it calls ready.
+	apiLane *lane.Lane
 }
 
 // New builds the service for cfg, which must have passed cfg.Validate.
@@ -176,8 +179,12 @@ func (s *Service) allowRequest(*http.Request) error {
 
 // Handler returns the handler of the main listener: Socket.IO, probes, metrics, the internal
 // API (unless INTERNAL_ADDR moves it), the test page (dev mode or DEV_PAGE) and the
-// socket.io-client bundle of CLIENT_SCRIPT.
-func (s *Service) Handler() http.Handler {
+// socket.io-client bundle of CLIENT_SCRIPT. It serves the API through net/http alone: the
+// lane that Run gives the API's keep-alive connections hijacks them, and only Run's drain
+// waits for hijacked connections; an embedder's server would not.
+func (s *Service) Handler() http.Handler { return s.mainRouter() }
+
+func (s *Service) mainRouter() *router {
 	mux := http.NewServeMux()
 	mux.Handle(socketIOPath, s.io)
 	// The exact path wins over the Socket.IO prefix; the Engine.IO handler never sees it.
@@ -206,7 +213,10 @@ func (s *Service) Handler() http.Handler {
 }
 
 // InternalHandler returns the handler of the INTERNAL_ADDR listener: the API, probes, metrics.
-func (s *Service) InternalHandler() http.Handler {
+// Like Handler, it serves the API without the lane.
+func (s *Service) InternalHandler() http.Handler { return s.internalRouter() }
+
+func (s *Service) internalRouter() *router {
 	mux := http.NewServeMux()
 	mux.Handle(api.Prefix, s.api)
 	s.handleProbes(mux)
@@ -223,12 +233,18 @@ type router struct {
 	mux *http.ServeMux
 	api http.Handler // nil when this listener does not serve the API
 	io  http.Handler // nil when this listener does not serve Socket.IO
+	// lane, set by Run on the API's listener, takes an API request's connection over and
+	// serves the connection's following requests without net/http's per-request work.
+	lane *lane.Lane
 }
 
 func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case api.RouteEmit, api.RouteEmitBatch, api.RouteRoomsJoin, api.RouteRoomsLeave, api.RouteDisconnect, api.RouteSockets:
 		if rt.api != nil {
+			if rt.lane != nil && rt.lane.TakeOver(w, r) {
+				return
+			}
 			rt.api.ServeHTTP(w, r)
 			return
 		}
@@ -239,6 +255,18 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	rt.mux.ServeHTTP(w, r)
+}
+
+// apiRoute reports the requests the lane serves: the API's routes, by the methods they
+// answer (anything else, a 405 included, stays net/http's).
+func apiRoute(method, path string) bool {
+	switch path {
+	case api.RouteEmit, api.RouteEmitBatch, api.RouteRoomsJoin, api.RouteRoomsLeave, api.RouteDisconnect:
+		return method == http.MethodPost
+	case api.RouteSockets:
+		return method == http.MethodGet
+	}
+	return false
 }
 
 // socketIOPath is the path of every Engine.IO request, the prefix the mux gives Socket.IO.
@@ -296,6 +324,10 @@ func listen(addr string) (net.Listener, error) {
 	return lc.Listen(context.Background(), "tcp", addr)
 }
 
+// idleTimeout closes keep-alive connections (net/http's and the lane's) that send nothing
+// between requests for this long.
+const idleTimeout = 2 * time.Minute
+
 // requestReadTimeout bounds the reading of a request, its body included, on the main and
 // internal listeners: a client that stops sending a body would otherwise hold a connection
 // and a goroutine for as long as it keeps the connection open (a slowloris attack), where a
@@ -329,20 +361,39 @@ func (s *Service) Run(ctx context.Context, ready func(Addrs)) error {
 	}
 
 	errorLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
-	mainSrv := &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       requestReadTimeout,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          errorLog,
+	server := func(h http.Handler) *http.Server {
+		return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: requestReadTimeout, IdleTimeout: idleTimeout, ErrorLog: errorLog}
 	}
+	// The lane serves the keep-alive connections of the API's listener; what it hands back
+	// goes to a server of its own with that listener's handler and settings.
+	mainRouter := s.mainRouter()
+	apiRouter, apiLn := mainRouter, mainLn
+	if internalLn != nil {
+		apiRouter, apiLn = s.internalRouter(), internalLn
+	}
+	fallbackLn := lane.NewListener(apiLn.Addr())
+	apiLane := lane.New(lane.Config{
+		Handler:        s.api,
+		Serves:         apiRoute,
+		Headers:        []string{http.CanonicalHeaderKey(api.KeyHeader)},
+		MaxBody:        s.cfg.APIMaxBody,
+		IdleTimeout:    idleTimeout,
+		RequestTimeout: requestReadTimeout,
+		Fallback:       fallbackLn,
+		Logger:         s.log,
+	})
+	apiRouter.lane, s.apiLane = apiLane, apiLane
+	fallbackSrv := server(apiRouter)
+
+	mainSrv := server(mainRouter)
 	servers := []*http.Server{mainSrv}
 	addrs := Addrs{Main: mainLn.Addr()}
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- mainSrv.Serve(mainLn) }()
+	go func() { errc <- fallbackSrv.Serve(fallbackLn) }()
 
 	if internalLn != nil {
-		internalSrv := &http.Server{Handler: s.InternalHandler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: requestReadTimeout, IdleTimeout: 2 * time.Minute, ErrorLog: errorLog}
+		internalSrv := server(apiRouter)
 		servers = append(servers, internalSrv)
 		addrs.Internal = internalLn.Addr()
 		go func() { errc <- internalSrv.Serve(internalLn) }()
@@ -393,10 +444,10 @@ func (s *Service) Run(ctx context.Context, ready func(Addrs)) error {
 	case <-ctx.Done():
 	case err := <-errc:
 		s.log.Error("server failed", "error", err)
-		s.drain(servers)
+		s.drain(servers, apiLane, fallbackSrv)
 		return err
 	}
-	return s.drain(servers)
+	return s.drain(servers, apiLane, fallbackSrv)
 }
 
 // notStarted ends a Run that could not open its listeners: it closes those it opened and
@@ -427,9 +478,11 @@ func (s *Service) notStarted(err error, opened ...net.Listener) error {
 //     node once the load balancer has noticed /ready);
 //  3. the remaining sessions (polling clients, sessions that joined no namespace) are closed;
 //  4. the HTTP servers stop accepting and wait up to SHUTDOWN_TIMEOUT for in-flight requests,
-//     internal API calls included;
+//     internal API calls included: the lane's connections that wait for a request close at
+//     once, those with a call in flight after its answer; the server of the connections the
+//     lane handed back stops last, since the lane may hand back until it is shut down;
 //  5. the adapters are closed.
-func (s *Service) drain(servers []*http.Server) error {
+func (s *Service) drain(servers []*http.Server, apiLane *lane.Lane, fallback *http.Server) error {
 	s.draining.Store(true)
 	s.metrics.SetDraining(true)
 	sessions := s.io.Engine().Sessions()
@@ -454,11 +507,22 @@ func (s *Service) drain(servers []*http.Server) error {
 	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancelShutdown()
 	var errs []error
+	// The lane waits alongside the servers: a call in flight on one of its connections must
+	// not hold up the servers' closing of their listeners.
+	laneDone := make(chan error, 1)
+	go func() { laneDone <- apiLane.Shutdown(shutdownCtx) }()
 	for _, srv := range servers {
 		if err := srv.Shutdown(shutdownCtx); err != nil {
 			errs = append(errs, fmt.Errorf("waiting for in-flight requests: %w", err))
 			srv.Close()
 		}
+	}
+	if err := <-laneDone; err != nil {
+		errs = append(errs, fmt.Errorf("waiting for in-flight API calls on kept-alive connections: %w", err))
+	}
+	if err := fallback.Shutdown(shutdownCtx); err != nil {
+		errs = append(errs, fmt.Errorf("waiting for in-flight requests: %w", err))
+		fallback.Close()
 	}
 	// The engine is already shut down; this closes the adapters.
 	if err := s.io.Shutdown(shutdownCtx); err != nil && !errors.Is(err, engineio.ErrServerClosed) {
