@@ -13,10 +13,11 @@
 // a malformed or unusual request) goes back to net/http through a Listener, with the bytes
 // already read replayed first, so that net/http answers it exactly as it would have.
 //
-// In the common case a request costs the lane one read system call and its answer one write;
-// the lane allocates nothing per request, starts no goroutine and changes no deadline (the
-// connection keeps a coarse idle deadline, refreshed when it is more than about a second
-// stale).
+// In the common case a request costs the lane one read system call that returns it (between
+// sequential requests, also the read that finds nothing yet and parks the goroutine, as in
+// any Go server) and its answer one write; the lane allocates nothing per request, starts no
+// goroutine and changes no deadline (the connection keeps a coarse idle deadline, refreshed
+// when it is more than about a second stale).
 package lane
 
 import (

@@ -193,6 +193,9 @@ func TestKeepAliveRequestsAreServedByTheLane(t *testing.T) {
 		if resp.StatusCode != 200 || string(b) != want {
 			t.Fatalf("request %d: %d %s, want %s", i, resp.StatusCode, b, want)
 		}
+		if _, err := http.ParseTime(resp.Header.Get("Date")); err != nil {
+			t.Fatalf("request %d: Date %q", i, resp.Header.Get("Date"))
+		}
 	}
 	if st := h.lane.Stats(); st.Takeovers != 1 || st.Requests != n-1 || st.Handbacks != 0 {
 		t.Errorf("stats %+v: want one takeover and %d requests read by the lane", st, n-1)
@@ -358,13 +361,25 @@ func TestTrickledRequestIsCutOff(t *testing.T) {
 	}
 }
 
+// The idle deadline holds even after a handler lifted the read deadline for a body it read
+// from the connection (as the API does once a body is in).
 func TestIdleConnectionIsClosed(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	const idle = 300 * time.Millisecond
-	h := start(t, echo, func(c *Config) { c.IdleTimeout = idle })
+	lifting := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.NewResponseController(w).SetReadDeadline(time.Time{})
+		n, _ := io.Copy(io.Discard, r.Body)
+		fmt.Fprint(w, n)
+	})
+	h := start(t, lifting, func(c *Config) { c.IdleTimeout = idle })
 	c, br := dial(t, h.addr)
 	write(t, c, post("/api/a", "x"))
 	readAnswer(t, br)
+	big := strings.Repeat("b", 64<<10)
+	write(t, c, post("/api/b", big))
+	if _, body := readAnswer(t, br); body != fmt.Sprint(len(big)) {
+		t.Fatalf("answer %q", body)
+	}
 	if took := waitClosed(t, c, br, 20*idle); took < idle-idle/5 {
 		t.Errorf("closed after %v, before IdleTimeout (%v)", took, idle)
 	}
