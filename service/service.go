@@ -324,6 +324,10 @@ func listen(addr string) (net.Listener, error) {
 	return lc.Listen(context.Background(), "tcp", addr)
 }
 
+// readHeaderTimeout bounds the arrival of a request's head on the main and internal
+// listeners, and on the lane's connections.
+const readHeaderTimeout = 10 * time.Second
+
 // idleTimeout closes keep-alive connections (net/http's and the lane's) that send nothing
 // between requests for this long.
 const idleTimeout = 2 * time.Minute
@@ -362,7 +366,7 @@ func (s *Service) Run(ctx context.Context, ready func(Addrs)) error {
 
 	errorLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	server := func(h http.Handler) *http.Server {
-		return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: requestReadTimeout, IdleTimeout: idleTimeout, ErrorLog: errorLog}
+		return &http.Server{Handler: h, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: requestReadTimeout, IdleTimeout: idleTimeout, ErrorLog: errorLog}
 	}
 	// The lane serves the keep-alive connections of the API's listener; what it hands back
 	// goes to a server of its own with that listener's handler and settings.
@@ -373,12 +377,13 @@ func (s *Service) Run(ctx context.Context, ready func(Addrs)) error {
 	}
 	fallbackLn := lane.NewListener(apiLn.Addr())
 	apiLane := lane.New(lane.Config{
-		Handler:        s.api,
-		Serves:         apiRoute,
-		Headers:        []string{http.CanonicalHeaderKey(api.KeyHeader)},
-		MaxBody:        s.cfg.APIMaxBody,
-		IdleTimeout:    idleTimeout,
-		RequestTimeout: requestReadTimeout,
+		Handler:     s.api,
+		Serves:      apiRoute,
+		Headers:     []string{http.CanonicalHeaderKey(api.KeyHeader)},
+		MaxBody:     s.cfg.APIMaxBody,
+		IdleTimeout: idleTimeout,
+		// The servers' bound on a head; the API sets its own on a body (BodyTimeout).
+		RequestTimeout: readHeaderTimeout,
 		Fallback:       fallbackLn,
 		Logger:         s.log,
 	})

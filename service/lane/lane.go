@@ -47,9 +47,8 @@ type Config struct {
 	// when the client goes away during a request: a handler that waits learns of it only when
 	// it writes its answer.
 	Handler http.Handler
-	// Serves reports whether the lane serves a request of this method and path (the path as
-	// it appears on the request line, before any unescaping). Required; the lane reads
-	// nothing else itself.
+	// Serves reports whether the lane serves a request of this method and URL.Path (the
+	// lane's own parser takes only paths that need no unescaping). Required.
 	Serves func(method, path string) bool
 	// Headers are the canonical names (as http.CanonicalHeaderKey writes them) of the
 	// request headers the handler reads. The lane checks the syntax of every other header
