@@ -308,3 +308,43 @@ func benchmarkEmits(b *testing.B, addr net.Addr) {
 	cpu := after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano()
 	b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
 }
+
+// nodeFetchEmits sends N emits one after the other with Node.js's fetch (undici), as a
+// Node.js backend does, and prints how many were answered 200 with success.
+const nodeFetchEmits = `
+const url = process.env.API_URL + '/api/v1/internal/emit';
+(async () => {
+  let ok = 0;
+  for (let i = 0; i < Number(process.env.N); i++) {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: {'content-type': 'application/json', 'x-internal-key': 'key'},
+      body: JSON.stringify({event: 'order:update', room: 'user:' + i, payload: {id: i, note: 'caf\u00e9'}}),
+    });
+    const body = await res.json();
+    if (res.status === 200 && body.success === true) ok++;
+  }
+  console.log(ok);
+})().catch((e) => { console.error(e); process.exit(1); });
+`
+
+// Node.js's fetch sends headers Go's client does not (sec-fetch-mode, accept-language,
+// connection: keep-alive...): the lane must take them all, or every call would go back to
+// net/http and the lane would silently do nothing for Node.js backends.
+func TestNodeFetchKeepAliveIsServedByTheLane(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	testutil.NodeDir(t)
+	s := newTestService(t, nil)
+	addrs := runService(t, s)
+	const n = 50
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out := testutil.RunNode(ctx, t, nodeFetchEmits, "API_URL=http://"+addrs.Main.String(), fmt.Sprintf("N=%d", n))
+	if got := strings.TrimSpace(string(out)); got != fmt.Sprint(n) {
+		t.Fatalf("%s emits answered 200 with success, want %d", got, n)
+	}
+	st := s.apiLane.Stats()
+	if st.Handbacks != 0 || st.Takeovers == 0 || st.Takeovers+st.Requests != n {
+		t.Errorf("%+v: want every call served by the lane, none handed back", st)
+	}
+}
