@@ -347,4 +347,20 @@ func TestNodeFetchKeepAliveIsServedByTheLane(t *testing.T) {
 	if st.Handbacks != 0 || st.Takeovers == 0 || st.Takeovers+st.Requests != n {
 		t.Errorf("%+v: want every call served by the lane, none handed back", st)
 	}
+	// Operators see the same on /metrics.
+	resp, err := http.Get("http://" + addrs.Main.String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		fmt.Sprintf("realtime_api_lane_takeovers_total %d\n", st.Takeovers),
+		fmt.Sprintf("realtime_api_lane_requests_total %d\n", st.Requests),
+		"realtime_api_lane_handbacks_total 0\n",
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
 }

@@ -388,6 +388,10 @@ func (s *Service) Run(ctx context.Context, ready func(Addrs)) error {
 		Logger:         s.log,
 	})
 	apiRouter.lane, s.apiLane = apiLane, apiLane
+	s.metrics.ObserveAPILane(func() metrics.APILaneStats {
+		st := apiLane.Stats()
+		return metrics.APILaneStats{Takeovers: st.Takeovers, Requests: st.Requests, Handbacks: st.Handbacks, Open: uint64(st.Open)}
+	})
 	fallbackSrv := server(apiRouter)
 
 	mainSrv := server(mainRouter)

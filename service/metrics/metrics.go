@@ -50,6 +50,7 @@ type Metrics struct {
 	apiDuration   *prometheus.HistogramVec
 	apiEmits      *prometheus.CounterVec
 	adapter       atomic.Pointer[func() AdapterStats]
+	apiLane       atomic.Pointer[func() APILaneStats]
 	drops         *prometheus.CounterVec
 	draining      prometheus.Gauge
 
@@ -140,7 +141,7 @@ func New() *Metrics {
 	})
 	m.registry.MustRegister(
 		m.connections, m.connects, m.connectErrors, m.disconnects, m.eventsIn, m.eventsOut, m.fanout,
-		m.apiRequests, m.apiDuration, m.apiEmits, newAdapterCollector(m), m.drops, m.draining,
+		m.apiRequests, m.apiDuration, m.apiEmits, newAdapterCollector(m), newAPILaneCollector(m), m.drops, m.draining,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -264,24 +265,41 @@ func (m *Metrics) ObserveAdapter(fn func() AdapterStats) {
 	m.adapter.Store(&fn)
 }
 
-// adapterCollector reports the adapter's figures from one AdapterStats per scrape, rather
-// than one per series.
-type adapterCollector struct {
-	m      *Metrics
-	series []adapterSeries
+// statsCollector reports series read from one snapshot of a component's figures per scrape
+// (one AdapterStats, one APILaneStats), rather than one reading per series.
+type statsCollector[T any] struct {
+	read   func() T
+	series []statsSeries[T]
 }
 
-type adapterSeries struct {
-	desc *prometheus.Desc
-	kind prometheus.ValueType
-	read func(AdapterStats) uint64
+type statsSeries[T any] struct {
+	desc  *prometheus.Desc
+	kind  prometheus.ValueType
+	value func(T) uint64
 }
 
-func newAdapterCollector(m *Metrics) *adapterCollector {
-	c := &adapterCollector{m: m}
-	add := func(name, help string, kind prometheus.ValueType, read func(AdapterStats) uint64) {
-		c.series = append(c.series, adapterSeries{prometheus.NewDesc(name, help, nil, nil), kind, read})
+func (c *statsCollector[T]) add(name, help string, kind prometheus.ValueType, value func(T) uint64) {
+	c.series = append(c.series, statsSeries[T]{prometheus.NewDesc(name, help, nil, nil), kind, value})
+}
+
+// Describe implements prometheus.Collector.
+func (c *statsCollector[T]) Describe(ch chan<- *prometheus.Desc) {
+	for _, s := range c.series {
+		ch <- s.desc
 	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *statsCollector[T]) Collect(ch chan<- prometheus.Metric) {
+	st := c.read()
+	for _, s := range c.series {
+		ch <- prometheus.MustNewConstMetric(s.desc, s.kind, float64(s.value(st)))
+	}
+}
+
+func newAdapterCollector(m *Metrics) *statsCollector[AdapterStats] {
+	c := &statsCollector[AdapterStats]{read: m.adapterStats}
+	add := c.add
 	counter, gauge := prometheus.CounterValue, prometheus.GaugeValue
 	add("realtime_adapter_published_total", "Messages this node published to the cluster.", counter,
 		func(s AdapterStats) uint64 { return s.Published })
@@ -313,19 +331,41 @@ func newAdapterCollector(m *Metrics) *adapterCollector {
 	return c
 }
 
-// Describe implements prometheus.Collector.
-func (c *adapterCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, s := range c.series {
-		ch <- s.desc
-	}
+// APILaneStats are the figures of the lane that serves the internal API's keep-alive
+// connections (service/lane) since start.
+type APILaneStats struct {
+	// Takeovers counts connections taken from net/http; Requests, the calls the lane read
+	// itself; Handbacks, connections given back to net/http (a request outside the lane's
+	// HTTP subset); Open, the connections it holds now.
+	Takeovers, Requests, Handbacks, Open uint64
 }
 
-// Collect implements prometheus.Collector.
-func (c *adapterCollector) Collect(ch chan<- prometheus.Metric) {
-	st := c.m.adapterStats()
-	for _, s := range c.series {
-		ch <- prometheus.MustNewConstMetric(s.desc, s.kind, float64(s.read(st)))
+// ObserveAPILane makes the lane metrics read fn at each scrape. Without it they read 0 (a
+// service not started by its Run has no lane).
+func (m *Metrics) ObserveAPILane(fn func() APILaneStats) {
+	if m == nil {
+		return
 	}
+	m.apiLane.Store(&fn)
+}
+
+func newAPILaneCollector(m *Metrics) *statsCollector[APILaneStats] {
+	c := &statsCollector[APILaneStats]{read: func() APILaneStats {
+		if fn := m.apiLane.Load(); fn != nil {
+			return (*fn)()
+		}
+		return APILaneStats{}
+	}}
+	counter := prometheus.CounterValue
+	c.add("realtime_api_lane_takeovers_total", "Internal API keep-alive connections taken over from net/http by the lane.", counter,
+		func(s APILaneStats) uint64 { return s.Takeovers })
+	c.add("realtime_api_lane_requests_total", "Internal API calls the lane read itself (the calls after the first of a taken-over connection).", counter,
+		func(s APILaneStats) uint64 { return s.Requests })
+	c.add("realtime_api_lane_handbacks_total", "Connections the lane gave back to net/http, at a request outside the HTTP it reads itself.", counter,
+		func(s APILaneStats) uint64 { return s.Handbacks })
+	c.add("realtime_api_lane_connections", "Internal API connections the lane holds now.", prometheus.GaugeValue,
+		func(s APILaneStats) uint64 { return s.Open })
+	return c
 }
 
 func (m *Metrics) adapterStats() AdapterStats {

@@ -43,6 +43,10 @@ func TestExposition(t *testing.T) {
 	if out := scrape(t, m); !strings.Contains(out, "realtime_adapter_ready 1") || !strings.Contains(out, "realtime_adapter_published_total 0") {
 		t.Fatal("without an adapter, the adapter metrics must read ready and zero")
 	}
+	if out := scrape(t, m); !strings.Contains(out, "realtime_api_lane_requests_total 0") || !strings.Contains(out, "realtime_api_lane_connections 0") {
+		t.Fatal("without a lane, the lane metrics must read zero")
+	}
+	m.ObserveAPILane(func() APILaneStats { return APILaneStats{Takeovers: 11, Requests: 12, Handbacks: 13, Open: 14} })
 	m.ObserveAdapter(func() AdapterStats {
 		return AdapterStats{Published: 1, Received: 2, PublishDropped: 3, PublishFailed: 4, Malformed: 5, ReceiveDropped: 6, Reconnects: 7, QueuedBytes: 8, Skipped: 9, JoinWaitTimeouts: 10}
 	})
@@ -74,6 +78,10 @@ func TestExposition(t *testing.T) {
 		`realtime_adapter_publish_queue_bytes 8`,
 		`realtime_adapter_skipped_total 9`,
 		`realtime_adapter_ready 0`,
+		`realtime_api_lane_takeovers_total 11`,
+		`realtime_api_lane_requests_total 12`,
+		`realtime_api_lane_handbacks_total 13`,
+		`realtime_api_lane_connections 14`,
 		`realtime_write_queue_drops_total{kind="volatile"} 3`,
 		`realtime_write_queue_drops_total{kind="write_queue_full"} 0`,
 		`realtime_draining 1`,
