@@ -35,7 +35,7 @@ func TestDefaults(t *testing.T) {
 		c.APIMaxBody != 1<<20 || c.DrainDuration != 10*time.Second || c.ShutdownTimeout != 15*time.Second ||
 		c.Dev || c.DevPage || c.SingleSession != "" || c.Namespaces != nil || c.FrontendURLs != nil ||
 		c.RedisKey != "socket.io" || c.ClientScript != "" || c.PingInterval != 25*time.Second || c.PingTimeout != 20*time.Second ||
-		c.MemoryTrimInterval != 10*time.Second || c.KeepHeaders == nil || len(c.KeepHeaders) != 0 {
+		c.MemoryTrimInterval != time.Second || c.KeepHeaders == nil || len(c.KeepHeaders) != 0 {
 		t.Fatalf("defaults: %+v", c)
 	}
 }

@@ -166,7 +166,7 @@ var settings = []setting{
 		}
 		return nil
 	}},
-	{env: "MEMORY_TRIM_INTERVAL", help: "how often to check whether a quiet process can give heap memory back to the system (default 10s; 0 turns it off)", apply: func(c *Config, v string) error {
+	{env: "MEMORY_TRIM_INTERVAL", help: "how often to check whether a quiet process can give heap memory back to the system (default 1s; 0 turns it off)", apply: func(c *Config, v string) error {
 		return parseDuration(&c.MemoryTrimInterval, "MEMORY_TRIM_INTERVAL", v)
 	}},
 	{env: "DEV_PAGE", isBool: true, help: "serve the test page at / outside dev mode too", apply: func(c *Config, v string) error {
