@@ -92,17 +92,12 @@ func encodeHandshake(r *http.Request, keep []string) string {
 	// One allocation of exactly the right size holds every string, so that none of the
 	// request's own memory (the request line, net/http's header map) stays with the session.
 	n := uvarintLen(len(uri)) + len(uri) + uvarintLen(len(r.Host)) + len(r.Host) +
-		uvarintLen(len(r.RemoteAddr)) + len(r.RemoteAddr)
-	if keep == nil || len(keep) > 0 {
-		n += headerLen(r.Header, keep)
-	}
+		uvarintLen(len(r.RemoteAddr)) + len(r.RemoteAddr) + headerLen(r.Header, keep)
 	b := make([]byte, 0, n)
 	b = appendString(b, uri)
 	b = appendString(b, r.Host)
 	b = appendString(b, r.RemoteAddr)
-	if keep == nil || len(keep) > 0 {
-		b = appendHeader(b, r.Header, keep)
-	}
+	b = appendHeader(b, r.Header, keep)
 	// b is never written again: the string shares its memory, as strings.Builder's does.
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }

@@ -520,19 +520,19 @@ func (s *Service) drain(servers []*http.Server, apiLane *lane.Lane, fallback *ht
 	// not hold up the servers' closing of their listeners.
 	laneDone := make(chan error, 1)
 	go func() { laneDone <- apiLane.Shutdown(shutdownCtx) }()
-	for _, srv := range servers {
+	shutdown := func(srv *http.Server) {
 		if err := srv.Shutdown(shutdownCtx); err != nil {
 			errs = append(errs, fmt.Errorf("waiting for in-flight requests: %w", err))
 			srv.Close()
 		}
 	}
+	for _, srv := range servers {
+		shutdown(srv)
+	}
 	if err := <-laneDone; err != nil {
 		errs = append(errs, fmt.Errorf("waiting for in-flight API calls on kept-alive connections: %w", err))
 	}
-	if err := fallback.Shutdown(shutdownCtx); err != nil {
-		errs = append(errs, fmt.Errorf("waiting for in-flight requests: %w", err))
-		fallback.Close()
-	}
+	shutdown(fallback)
 	// The engine is already shut down; this closes the adapters.
 	if err := s.io.Shutdown(shutdownCtx); err != nil && !errors.Is(err, engineio.ErrServerClosed) {
 		errs = append(errs, err)

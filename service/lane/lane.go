@@ -31,6 +31,7 @@ import (
 
 // Defaults of Config.
 const (
+	DefaultMaxBody        = 1 << 20
 	DefaultMaxHeaderBytes = 64 << 10
 	DefaultIdleTimeout    = 2 * time.Minute
 	DefaultRequestTimeout = 30 * time.Second
@@ -115,7 +116,7 @@ func New(cfg Config) *Lane {
 		panic("lane: Config needs Handler, Serves and Fallback")
 	}
 	if cfg.MaxBody <= 0 {
-		cfg.MaxBody = 1 << 20
+		cfg.MaxBody = DefaultMaxBody
 	}
 	if cfg.MaxHeaderBytes <= 0 {
 		cfg.MaxHeaderBytes = DefaultMaxHeaderBytes
