@@ -13,14 +13,37 @@ var benchBroadcast = Broadcast{
 	Opts: BroadcastOptions{Rooms: []string{"restaurant:r1", "user:u7"}, Except: []string{"user:u9"}},
 }
 
+// benchBroadcastText is the usual broadcast: JSON arguments, no binary.
+var benchBroadcastText = Broadcast{
+	UID: "g1abcdefgh",
+	Packet: Packet{Nsp: "/", Data: json.RawMessage(
+		`["order:update",{"id":"o-123456","status":"preparing","eta":1200,"items":[{"sku":"a1","qty":2},{"sku":"b7","qty":1}],"total":31.5,"note":"ring \"twice\""}]`)},
+	Opts: BroadcastOptions{Rooms: []string{"user:u7"}},
+}
+
 // BenchmarkAppendBroadcast is the publishing cost of one broadcast: Socket.IO JSON to
 // MessagePack.
 func BenchmarkAppendBroadcast(b *testing.B) {
+	benchAppend(b, AppendBroadcast, benchBroadcast)
+}
+
+// BenchmarkAppendBroadcastText is the same without attachments.
+func BenchmarkAppendBroadcastText(b *testing.B) {
+	benchAppend(b, AppendBroadcast, benchBroadcastText)
+}
+
+// BenchmarkAppendBroadcastValues is BenchmarkAppendBroadcast through the values, as every
+// broadcast was encoded before the direct path.
+func BenchmarkAppendBroadcastValues(b *testing.B) {
+	benchAppend(b, func(dst []byte, m Broadcast) ([]byte, error) { return appendBroadcastValues(dst, m, false) }, benchBroadcast)
+}
+
+func benchAppend(b *testing.B, encode func([]byte, Broadcast) ([]byte, error), m Broadcast) {
 	b.ReportAllocs()
 	var buf []byte
 	for b.Loop() {
 		var err error
-		if buf, err = AppendBroadcast(buf[:0], benchBroadcast); err != nil {
+		if buf, err = encode(buf[:0], m); err != nil {
 			b.Fatal(err)
 		}
 	}

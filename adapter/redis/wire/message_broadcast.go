@@ -1,7 +1,9 @@
 package wire
 
 import (
+	"cmp"
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -63,6 +65,8 @@ type Broadcast struct {
 
 // AppendBroadcast appends the MessagePack encoding of b as a socket.io adapter writes it:
 // [uid, {type, data, nsp}, {rooms, except, flags}]. Repeated room names are written once.
+// Without Packet.Values it converts the data straight from its JSON text, and allocates
+// nothing when dst has room for the message (a publisher can reuse its buffers).
 func AppendBroadcast(dst []byte, b Broadcast) ([]byte, error) {
 	return appendBroadcast(dst, b, false)
 }
@@ -74,6 +78,91 @@ func AppendEmitterBroadcast(dst []byte, b Broadcast) ([]byte, error) {
 }
 
 func appendBroadcast(dst []byte, b Broadcast, emitterOrder bool) ([]byte, error) {
+	if b.Packet.Values == nil {
+		if out, ok := appendBroadcastDirect(dst, b, emitterOrder); ok {
+			return out, nil
+		}
+	}
+	return appendBroadcastValues(dst, b, emitterOrder)
+}
+
+// appendBroadcastDirect writes what appendBroadcastValues writes for a packet without Values,
+// building no value (see appendSocketIOData); false when the data needs the values path.
+func appendBroadcastDirect(dst []byte, b Broadcast, emitterOrder bool) ([]byte, bool) {
+	out := appendString(append(dst, 0x93), b.UID)
+	out = appendString(append(out, 0x83), "type")
+	out = appendString(appendInt(out, PacketEvent), "data")
+	out, ok := appendSocketIOData(out, b.Packet.Data, b.Packet.Attachments)
+	if !ok {
+		return dst, false
+	}
+	out = appendString(out, "nsp")
+	out = appendString(out, cmp.Or(b.Packet.Nsp, "/"))
+	out = appendRooms(appendString(append(out, 0x83), "rooms"), b.Opts.Rooms)
+	if emitterOrder {
+		out = appendFlags(appendString(out, "flags"), b.Opts.Flags)
+		return appendRooms(appendString(out, "except"), b.Opts.Except), true
+	}
+	out = appendRooms(appendString(out, "except"), b.Opts.Except)
+	return appendFlags(appendString(out, "flags"), b.Opts.Flags), true
+}
+
+// maxScannedRooms is the longest rooms list whose repeated names are found by comparing each
+// with those before it (no allocation); a longer list is deduplicated into a copy.
+const maxScannedRooms = 32
+
+// appendRooms writes what Append writes for roomsValue(rooms).
+func appendRooms(dst []byte, rooms []string) []byte {
+	if len(rooms) > maxScannedRooms {
+		rooms = dedupe(rooms)
+		dst = appendArrayHeader(dst, len(rooms))
+		for _, r := range rooms {
+			dst = appendString(dst, r)
+		}
+		return dst
+	}
+	n := 0
+	for i := range rooms {
+		if !slices.Contains(rooms[:i], rooms[i]) {
+			n++
+		}
+	}
+	dst = appendArrayHeader(dst, n)
+	for i, r := range rooms {
+		if !slices.Contains(rooms[:i], r) {
+			dst = appendString(dst, r)
+		}
+	}
+	return dst
+}
+
+// appendFlags writes what Append writes for flagsValue(f).
+func appendFlags(dst []byte, f Flags) []byte {
+	n := 0
+	for _, set := range []bool{f.Volatile, f.Compress != nil, f.Timeout > 0, f.ExpectSingleResponse} {
+		if set {
+			n++
+		}
+	}
+	dst = appendMapHeader(dst, n)
+	if f.Volatile {
+		dst = append(appendString(dst, "volatile"), 0xc3)
+	}
+	if f.Compress != nil {
+		dst = appendBool(appendString(dst, "compress"), *f.Compress)
+	}
+	if f.Timeout > 0 {
+		dst = appendInt(appendString(dst, "timeout"), f.Timeout.Milliseconds())
+	}
+	if f.ExpectSingleResponse {
+		dst = append(appendString(dst, "expectSingleResponse"), 0xc3)
+	}
+	return dst
+}
+
+// appendBroadcastValues is the encoding through values: the path of Packet.Values, and the
+// reference that appendBroadcastDirect matches (it also words the errors).
+func appendBroadcastValues(dst []byte, b Broadcast, emitterOrder bool) ([]byte, error) {
 	packet, err := packetValue(b.Packet)
 	if err != nil {
 		return dst, err

@@ -33,10 +33,7 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 	case nil, Undefined:
 		return append(dst, 0xc0), nil
 	case bool:
-		if v {
-			return append(dst, 0xc3), nil
-		}
-		return append(dst, 0xc2), nil
+		return appendBool(dst, v), nil
 	case int64:
 		return appendInt(dst, v), nil
 	case int:
@@ -120,6 +117,13 @@ func appendMap(dst []byte, m Map, depth int) ([]byte, error) {
 	return dst, nil
 }
 
+func appendBool(dst []byte, v bool) []byte {
+	if v {
+		return append(dst, 0xc3)
+	}
+	return append(dst, 0xc2)
+}
+
 func appendInt(dst []byte, v int64) []byte {
 	if v >= 0 {
 		return appendUint(dst, uint64(v))
@@ -168,19 +172,21 @@ func appendFloat(dst []byte, f float64) []byte {
 	return binary.BigEndian.AppendUint64(append(dst, 0xcb), bits)
 }
 
-func appendString(dst []byte, s string) []byte {
-	n := len(s)
+// appendString takes []byte too, so that text copied from JSON needs no string conversion.
+func appendString[T string | []byte](dst []byte, s T) []byte {
+	return append(appendStringHeader(dst, len(s)), s...)
+}
+
+func appendStringHeader(dst []byte, n int) []byte {
 	switch {
 	case n < 32:
-		dst = append(dst, 0xa0|byte(n))
+		return append(dst, 0xa0|byte(n))
 	case n <= math.MaxUint8:
-		dst = append(dst, 0xd9, byte(n))
+		return append(dst, 0xd9, byte(n))
 	case n <= math.MaxUint16:
-		dst = binary.BigEndian.AppendUint16(append(dst, 0xda), uint16(n))
-	default:
-		dst = binary.BigEndian.AppendUint32(append(dst, 0xdb), uint32(n))
+		return binary.BigEndian.AppendUint16(append(dst, 0xda), uint16(n))
 	}
-	return append(dst, s...)
+	return binary.BigEndian.AppendUint32(append(dst, 0xdb), uint32(n))
 }
 
 func appendBin(dst []byte, p []byte) []byte {
