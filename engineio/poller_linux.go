@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tomato-code/realtime/internal/rawio"
 )
 
 // pollerGroup is the ReadPoller machinery of a Server: a few pollers, each an epoll instance
@@ -294,7 +296,7 @@ func (p *poller) fail(err error) {
 // it handles the ready connections until none is, then returns false to park.
 func (p *poller) waitCallback(uintptr) bool {
 	for {
-		n, err := unix.EpollWait(p.epfd, p.events, 0)
+		n, err := rawio.EpollPoll(p.epfd, p.events)
 		if err == unix.EINTR {
 			continue
 		}
@@ -343,7 +345,7 @@ func (p *poller) lookup(ev *unix.EpollEvent, read bool) *inbound {
 // wakeWriters wakes the writers whose sockets have room now, as wepfd reports them.
 func (p *poller) wakeWriters() error {
 	for {
-		n, err := unix.EpollWait(p.wepfd, p.wevents, 0)
+		n, err := rawio.EpollPoll(p.wepfd, p.wevents)
 		if err == unix.EINTR {
 			continue
 		}
@@ -414,7 +416,7 @@ func (p *poller) read(in *inbound) {
 // poller's goroutine on this socket.
 func (p *poller) readCallback(fd uintptr) bool {
 	for {
-		p.n, p.rerr = unix.Read(int(fd), p.buf)
+		p.n, p.rerr = rawio.ReadFD(int(fd), p.buf)
 		if p.rerr != unix.EINTR {
 			if p.n < 0 {
 				p.n = 0

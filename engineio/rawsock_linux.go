@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tomato-code/realtime/internal/rawio"
 )
 
 // rawSock is the socket of a websocket connection read by a poller, once taken from its
@@ -200,7 +202,7 @@ var byteWrites = sync.Pool{New: func() any {
 // write writes what remains of w.b; it returns false when the socket is full.
 func (w *byteWrite) write(fd uintptr) bool {
 	for w.n < len(w.b) {
-		m, err := unix.Write(int(fd), w.b[w.n:])
+		m, err := rawio.WriteFD(int(fd), w.b[w.n:])
 		switch err {
 		case nil:
 			w.n += m

@@ -5,6 +5,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tomato-code/realtime/internal/rawio"
 )
 
 // sysBatch is the state of one writev through the connection's RawConn. net.Buffers would do
@@ -83,7 +85,7 @@ func (wb *writeBatch) finish(err error) error {
 func (wb *writeBatch) writev(fd uintptr) bool {
 	for len(wb.sys.iov) > 0 {
 		iov := wb.sys.iov
-		n, _, e := unix.Syscall(unix.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+		n, e := rawio.Writev(fd, iov)
 		switch e {
 		case 0:
 		case unix.EINTR:

@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"sync/atomic"
 	"time"
+
+	"github.com/tomato-code/realtime/internal/rawio"
 )
 
 // States of a taken-over connection, for Shutdown: only an idle one (waiting for the first
@@ -40,6 +42,9 @@ type conn struct {
 	lane  *Lane
 	nc    net.Conn
 	state atomic.Int32
+	// io reads and writes nc with raw system calls (internal/rawio), so that a call arriving
+	// after an idle moment does not wake the runtime's monitor thread.
+	io net.Conn
 
 	buf  []byte // read buffer: buf[r:w] is read and not consumed
 	r, w int
@@ -88,6 +93,7 @@ func (c *conn) serve(nc net.Conn, br *bufio.Reader, first *http.Request) {
 		// Taken over again after a hand-back: no wrapper on a wrapper.
 		nc, saved = hc.Conn, hc.saved
 	}
+	c.io = rawio.Wrap(nc)
 	l.mu.Lock()
 	c.nc = nc
 	closed := c.state.Load() == stateClosed
@@ -210,7 +216,7 @@ func (c *conn) fill() bool {
 			}
 		}
 	}
-	n, err := c.nc.Read(c.buf[c.w:])
+	n, err := c.io.Read(c.buf[c.w:])
 	if idle && !c.state.CompareAndSwap(stateIdle, stateActive) {
 		return false // closed by Shutdown
 	}
@@ -368,7 +374,7 @@ func (b *body) Read(p []byte) (int, error) {
 		c.r, c.w = 0, 0
 		c.bodyDeadline()
 		var n int
-		n, c.rerr = c.nc.Read(c.buf)
+		n, c.rerr = c.io.Read(c.buf)
 		c.w = n
 	}
 	if c.r < c.w {
@@ -382,7 +388,7 @@ func (b *body) Read(p []byte) (int, error) {
 	} else {
 		c.bodyDeadline()
 		var n int
-		n, b.err = c.nc.Read(p)
+		n, b.err = c.io.Read(p)
 		b.remaining -= int64(n)
 		if n > 0 {
 			return n, nil

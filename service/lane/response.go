@@ -141,7 +141,7 @@ func (c *conn) answer(req *http.Request, keep bool) bool {
 		_ = c.nc.SetWriteDeadline(want)
 		c.wdl = want
 	}
-	_, err := c.nc.Write(out)
+	_, err := c.io.Write(out)
 	c.out = out[:0]
 	if cap(c.out) > maxKeptBuffer {
 		c.out = nil
