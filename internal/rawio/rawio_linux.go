@@ -94,8 +94,11 @@ func (c *conn) opError(op string, err error) error {
 	if errno, ok := err.(unix.Errno); ok {
 		err = os.NewSyscallError(op, errno)
 	}
-	la := c.LocalAddr()
-	return &net.OpError{Op: op, Net: la.Network(), Source: la, Addr: c.RemoteAddr(), Err: err}
+	e := &net.OpError{Op: op, Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+	if e.Source != nil { // an unnamed Unix socket has none
+		e.Net = e.Source.Network()
+	}
+	return e
 }
 
 // read reads once into r.p; false (EAGAIN) makes the runtime park the caller until the socket
