@@ -212,7 +212,7 @@ func FuzzAppendBroadcast(f *testing.F) {
 			b.Opts.Flags.Compress = boolPtr(flags&8 != 0)
 		}
 		raw := sameAsValues(t, b)
-		if raw == nil || !utf8.ValidString(rooms+except+nsp) {
+		if raw == nil || !utf8.ValidString(rooms) || !utf8.ValidString(except) || !utf8.ValidString(nsp) {
 			return
 		}
 		got, err := DecodeBroadcast(raw)
