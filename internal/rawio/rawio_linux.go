@@ -50,6 +50,10 @@ type call struct {
 	fn  func(fd uintptr) bool
 }
 
+// SyscallConn returns the wrapped connection's RawConn: code that checks a connection's
+// health through it (go-redis does, before reusing a pooled connection) keeps working.
+func (c *conn) SyscallConn() (syscall.RawConn, error) { return c.rc, nil }
+
 func (c *conn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil // as net.Conn: no system call for an empty read

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -50,6 +51,9 @@ func TestWrapReadsAndWrites(t *testing.T) {
 		}
 		if rawio.Wrap(c) != c {
 			t.Fatal("wrapping a wrapped connection wrapped it again")
+		}
+		if _, ok := c.(syscall.Conn); !ok {
+			t.Fatal("the wrapper hides the connection's RawConn")
 		}
 	}
 	// Larger than the socket buffers: the write must park while the peer is not reading.
