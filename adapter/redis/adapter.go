@@ -97,11 +97,7 @@ func (a *Adapter) Broadcast(p *parser.Packet, opts *socketio.BroadcastOptions) e
 	if opts.Flags.Local {
 		return nil
 	}
-	msg, err := wire.AppendBroadcast(nil, wire.Broadcast{UID: a.uid, Packet: a.packetOut(p), Opts: optionsOut(opts)})
-	if err != nil {
-		return fmt.Errorf("redis adapter: %w", err)
-	}
-	return a.c.publish(a.ch.ForRooms(opts.Rooms), msg)
+	return a.c.publishBroadcast(a.ch.ForRooms(opts.Rooms), wire.Broadcast{UID: a.uid, Packet: a.packetOut(p), Opts: optionsOut(opts)})
 }
 
 // BroadcastWithAck implements socketio.Adapter. The other servers' client counts and
