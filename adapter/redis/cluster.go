@@ -13,6 +13,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/tomato-code/realtime/adapter/redis/resp"
 	"github.com/tomato-code/realtime/adapter/redis/wire"
 	"github.com/tomato-code/realtime/socketio"
 )
@@ -38,8 +39,8 @@ const (
 // idRoomLen is the length of a socket id, 20 characters on this server and on Node.js. In
 // SubscribeRooms mode every room of that length, each socket's own room among them, is
 // received through one pattern per namespace rather than one channel each: a channel costs
-// the node about 170 bytes of heap (its entry in Cluster.subs, go-redis's record of it and its
-// name; BenchmarkRoomChannelHeap), which every connection would pay once more, while
+// the node about 130 bytes of heap (its entry in Cluster.subs and its name;
+// BenchmarkRoomChannelHeap), which every connection would pay once more, while
 // broadcasts to one socket of another node are rare enough that receiving them everywhere, to
 // be dropped, is cheap.
 const idRoomLen = 20
@@ -52,7 +53,9 @@ type Config struct {
 	// URL is the Redis URL, as redis.ParseURL reads it (redis://[user:pass@]host:port/db,
 	// rediss:// for TLS). Required unless Options is set.
 	URL string
-	// Options, when not nil, configure the Redis client instead of URL.
+	// Options, when not nil, configure the Redis connections instead of URL: go-redis's client,
+	// which publishes, and the subscriber connection, which takes from them what package resp
+	// says it uses.
 	Options *goredis.Options
 	// Key is the channel prefix (the "key" option of @socket.io/redis-adapter). Every
 	// server of a cluster uses the same. Default "socket.io".
@@ -94,9 +97,10 @@ type Cluster struct {
 	cfg    Config
 	log    *slog.Logger
 	client *goredis.Client
+	opts   *goredis.Options // the client's options, which the subscriber connection shares
 
-	psMu sync.Mutex
-	ps   *goredis.PubSub // the subscriber connection; replaced when it stops answering
+	subMu sync.Mutex
+	sub   *resp.Subscriber // the subscriber connection, nil between connections
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -117,7 +121,8 @@ type Cluster struct {
 	// subs holds, by key (a channel, or "p:" and a pattern), the route and subscription state
 	// of every channel the node wants and every subscription whose state is not settled yet
 	// (see sub): with SubscribeRooms it has an entry per room held, so everything a
-	// subscription needs is in one entry, under the one key string go-redis keeps too.
+	// subscription needs is in one entry, under one key string. The subscriber connection keeps
+	// no record of its own: this is the one.
 	subs     map[string]*sub
 	patterns map[string]*Adapter // pattern -> adapter
 	dirty    map[string]struct{} // channels and patterns whose subscription must be checked
@@ -137,7 +142,8 @@ type Cluster struct {
 	retry        *time.Timer
 	retryBackoff backoff
 
-	// testHook, when set by tests, sees every message the subscriber receives.
+	// testHook, when set by tests, sees every message the subscriber receives. channel is a
+	// view of the connection's buffer, valid during the call: the hook must not keep it.
 	testHook atomic.Pointer[func(channel string)]
 	// testSubscribeFault, when set by tests, can fail a (P)SUBSCRIBE command before it is sent,
 	// as a connection that breaks under it does.
@@ -225,6 +231,7 @@ func New(cfg Config) (*Cluster, error) {
 	c := &Cluster{
 		cfg:      cfg,
 		log:      cfg.Logger,
+		opts:     opts,
 		client:   goredis.NewClient(opts),
 		health:   newHealthState(cfg.Logger),
 		in:       newInQueue(cfg.ReceiveQueue),
@@ -240,7 +247,6 @@ func New(cfg Config) (*Cluster, error) {
 	}
 	c.out.init(cfg.PublishQueueBytes, &c.stats)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	c.ps = c.client.Subscribe(c.ctx) // no channel yet: the connection opens with the first one
 	c.wg.Add(4)
 	go c.receiveLoop()
 	go c.handleLoop()
@@ -303,9 +309,12 @@ func (c *Cluster) Close() error {
 	}
 	c.out.close()
 	c.cancel()
-	c.psMu.Lock() // after cancel: replacePubSub makes no new connection from now on
-	err := c.ps.Close()
-	c.psMu.Unlock()
+	var err error
+	c.subMu.Lock() // after cancel: connect installs no new connection from now on
+	if c.sub != nil {
+		err = c.sub.Close()
+	}
+	c.subMu.Unlock()
 	c.wg.Wait()
 	return errors.Join(err, c.client.Close())
 }
@@ -386,8 +395,8 @@ func (c *Cluster) routed(ch string) bool {
 }
 
 // route makes a the handler of channel ch and queues the check of its subscription. An
-// entry made here is keyed by ch, the string the subscription pass then gives go-redis, which
-// keeps it as its own key: one string per channel. c.mu is held.
+// entry made here is keyed by ch, the one string kept for the channel: the subscription pass
+// copies it into the command it writes. c.mu is held.
 func (c *Cluster) route(ch string, a *Adapter, kind routeKind) {
 	s := c.subs[ch]
 	if s == nil {
@@ -413,11 +422,11 @@ func (c *Cluster) roomMaybeEmpty(a *Adapter, room string) {
 	c.mu.Unlock()
 }
 
-// pubsub returns the current subscriber connection.
-func (c *Cluster) pubsub() *goredis.PubSub {
-	c.psMu.Lock()
-	defer c.psMu.Unlock()
-	return c.ps
+// subscriber returns the current subscriber connection, nil between connections.
+func (c *Cluster) subscriber() *resp.Subscriber {
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
+	return c.sub
 }
 
 // notify wakes the subscription loop; c.mu is held.

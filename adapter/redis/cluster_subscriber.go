@@ -1,88 +1,87 @@
 package redis
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
-	goredis "github.com/redis/go-redis/v9"
+	"github.com/tomato-code/realtime/adapter/redis/resp"
 )
 
 // subscribeChunk bounds the channels of one SUBSCRIBE command.
 const subscribeChunk = 512
 
-// receiveLoop reads the subscriber connection. go-redis reconnects it on the next read after
-// an error and then resubscribes every channel of the PubSub in one command, on its one
-// connection: the request channel keeps exactly one subscription from this process.
+// receiveLoop owns the subscriber connection: it connects, reads until the connection
+// fails, closes it and connects again, with backoff. There is one connection at a time, the
+// old one closed before the next is dialled, so the request channel keeps exactly one
+// subscription from this process (once Redis has seen the close).
 func (c *Cluster) receiveLoop() {
 	defer c.wg.Done()
 	bo := backoff{min: 50 * time.Millisecond, max: 5 * time.Second}
-	subscribed, failed, pinged := false, false, false
-	for c.ctx.Err() == nil {
-		ps := c.pubsub()
-		msg, err := ps.ReceiveTimeout(c.ctx, c.cfg.HealthCheckInterval)
-		if err != nil && isTimeout(err) {
-			if pinged {
-				// No answer to the last ping for a whole interval: the connection is dead
-				// without having been closed (a network partition). go-redis would only
-				// notice after TCP keepalive, minutes later; start over on a new one.
-				err = errors.New("no answer from Redis within the health check interval")
-				c.replacePubSub(ps)
-			} else if err = ps.Ping(c.ctx); err == nil {
-				// A silent connection may be a dead one: ask, the answer comes as a Pong.
-				pinged = true
-				continue
-			}
+	// answered: the current connection has answered (a message, a confirmation or a pong);
+	// failed: a connection or an attempt failed since the last answer, so the next answer is
+	// a reconnection; refused: the last connection ended with an error reply, so the next
+	// counts as answering only once Redis has confirmed every subscription, lest a refusal
+	// that comes again after the first confirmations makes the node flap between ready and
+	// not at the shortest backoff.
+	answered, failed, refused := false, false, false
+	for {
+		conn, err := c.connect()
+		if err == nil {
+			err = c.receive(conn, func() {
+				if answered || refused && !c.isSynced() {
+					return
+				}
+				refused = false
+				if failed {
+					c.stats.reconnects.Add(1)
+					failed = false
+				}
+				bo.reset()
+				answered = true
+				c.health.setSubscribed(true, nil)
+			})
+			c.disconnect(conn)
 		}
-		pinged = false
-		if err != nil {
-			if c.ctx.Err() != nil {
-				return
-			}
-			if subscribed || !failed {
-				c.health.setSubscribed(false, err)
-				c.lostConfirmations()
-			}
-			subscribed, failed = false, true
-			select {
-			case <-time.After(bo.next()):
-			case <-c.ctx.Done():
-				return
-			}
-			continue
+		if c.ctx.Err() != nil {
+			return
 		}
-		if failed {
-			c.stats.reconnects.Add(1)
-			failed = false
+		if answered || !failed {
+			c.health.setSubscribed(false, err)
+			c.lostConfirmations()
 		}
-		bo.reset()
-		if !subscribed {
-			subscribed = true
-			c.health.setSubscribed(true, nil)
+		if reply := (*resp.Error)(nil); errors.As(err, &reply) {
+			refused = true
 		}
-		switch m := msg.(type) {
-		case *goredis.Message:
-			c.dispatch(m)
-		case *goredis.Subscription:
-			c.confirm(m.Kind, m.Channel)
+		answered, failed = false, true
+		select {
+		case <-time.After(bo.next()):
+		case <-c.ctx.Done():
+			return
 		}
 	}
 }
 
-// replacePubSub closes a subscriber connection that stopped answering and puts a new one in
-// its place, to which the subscription loop subscribes every wanted channel again. Closing
-// the old one first keeps the request channel at one subscription from this process, as
-// soon as Redis sees the close.
-func (c *Cluster) replacePubSub(old *goredis.PubSub) {
-	_ = old.Close()
-	c.psMu.Lock()
-	if c.ctx.Err() == nil { // not closing: Close closes whatever c.ps is once cancelled
-		c.ps = c.client.Subscribe(c.ctx)
+// connect dials the subscriber connection and makes it the current one. Nothing is
+// subscribed on it yet: every wanted channel and pattern is marked for the subscription loop.
+func (c *Cluster) connect() (*resp.Subscriber, error) {
+	conn, err := resp.Dial(c.ctx, c.opts)
+	if err != nil {
+		return nil, err
 	}
-	c.psMu.Unlock()
+	c.subMu.Lock()
+	if c.ctx.Err() != nil { // closing: Close closed whatever c.sub was once cancelled
+		c.subMu.Unlock()
+		_ = conn.Close()
+		return nil, ErrClosed
+	}
+	c.sub = conn
+	c.subMu.Unlock()
 	c.mu.Lock()
 	for key, s := range c.subs {
 		if s.have {
@@ -95,6 +94,52 @@ func (c *Cluster) replacePubSub(old *goredis.PubSub) {
 	c.syncNotify()
 	c.notify()
 	c.mu.Unlock()
+	return conn, nil
+}
+
+// disconnect closes conn, which failed, and leaves the Cluster without a connection: the
+// subscription loop's commands fail until the next one.
+func (c *Cluster) disconnect(conn *resp.Subscriber) {
+	_ = conn.Close()
+	c.subMu.Lock()
+	if c.sub == conn {
+		c.sub = nil
+	}
+	c.subMu.Unlock()
+}
+
+// receive reads conn until it fails, calling onAnswer after each message (a confirmation or a
+// pong among them) has been handled. A connection silent for HealthCheckInterval is pinged, and given up if
+// the next interval brings nothing either: a connection cut without a close (a network
+// partition) would otherwise be noticed only by TCP keepalive, minutes later. An error reply
+// fails the connection too: which command Redis refused, and so which subscriptions it holds,
+// is not known any more, and a new connection starts from what the node wants.
+func (c *Cluster) receive(conn *resp.Subscriber, onAnswer func()) error {
+	pinged := false
+	for {
+		m, err := conn.Receive(time.Now().Add(c.cfg.HealthCheckInterval))
+		if err != nil {
+			if !isTimeout(err) {
+				return err
+			}
+			if pinged {
+				return errors.New("no answer from Redis within the health check interval")
+			}
+			if err := conn.Ping(); err != nil {
+				return err
+			}
+			pinged = true
+			continue
+		}
+		pinged = false
+		switch m.Kind {
+		case resp.KindMessage, resp.KindPMessage:
+			c.dispatch(&m)
+		case resp.KindSubscribe, resp.KindUnsubscribe, resp.KindPSubscribe, resp.KindPUnsubscribe:
+			c.confirm(m.Kind, m.Channel)
+		}
+		onAnswer()
+	}
 }
 
 func isTimeout(err error) bool {
@@ -102,20 +147,25 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
+// view returns b as a string without copying it, for lookups and checks that keep nothing:
+// b is a view of the subscriber connection's buffer, overwritten by its next message.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
 // dispatch routes one message: answers to this node's requests are taken here, so that a
 // handler waiting for them on the handling goroutine cannot block them; the rest is queued, in
-// order, for the handling goroutine.
-func (c *Cluster) dispatch(m *goredis.Message) {
+// order, for the handling goroutine. m's bytes are views of the connection's buffer: a
+// message dropped here costs a lookup and no allocation, and one that is kept is copied.
+func (c *Cluster) dispatch(m *resp.Message) {
 	c.stats.received.Add(1)
 	if hook := c.testHook.Load(); hook != nil {
-		(*hook)(m.Channel)
+		(*hook)(view(m.Channel))
 	}
 	var a *Adapter
 	kind := routeBroadcast
 	c.mu.RLock()
-	if m.Pattern != "" {
-		a = c.patterns[m.Pattern]
-	} else if s := c.subs[m.Channel]; s != nil {
+	if m.Kind == resp.KindPMessage {
+		a = c.patterns[string(m.Pattern)]
+	} else if s := c.subs[string(m.Channel)]; s != nil {
 		a, kind = s.a, s.kind
 	}
 	c.mu.RUnlock()
@@ -125,18 +175,20 @@ func (c *Cluster) dispatch(m *goredis.Message) {
 	var room string
 	if kind == routeBroadcast {
 		var ok bool
-		if room, ok = a.ch.RoomOf(m.Channel); !ok {
+		if room, ok = a.ch.RoomOf(view(m.Channel)); !ok {
 			return // matched a pattern without being a broadcast channel of its namespace
 		}
+		if room != "" && c.requestsIn.Load() == 0 && !a.mem.HasRoom(room) {
+			// A pattern subscription brings every node every room's broadcasts; most are for
+			// rooms held elsewhere. No request waits that could create the room first, so this
+			// is handle's check, made before the copy and the hand-off to the handling
+			// goroutine.
+			c.stats.skipped.Add(1)
+			return
+		}
+		room = strings.Clone(room)
 	}
-	if kind == routeBroadcast && room != "" && c.requestsIn.Load() == 0 && !a.mem.HasRoom(room) {
-		// A pattern subscription brings every node every room's broadcasts; most are for
-		// rooms held elsewhere. No request waits that could create the room first, so this is
-		// handle's check, made before the copy and the hand-off to the handling goroutine.
-		c.stats.skipped.Add(1)
-		return
-	}
-	payload := []byte(m.Payload)
+	payload := bytes.Clone(m.Payload)
 	if kind == routeResponse {
 		a.onResponse(payload)
 		return
@@ -244,22 +296,23 @@ func (c *Cluster) subscribeLoop() {
 		clear(c.dirty)
 		c.syncNotify()
 		c.mu.Unlock()
-		ps := c.pubsub()
-		// Outside the lock: these wait for Redis. No answer comes for a command that failed;
-		// an unsubscription that failed is right anyway (go-redis forgets the channel first,
-		// and its next connection does not subscribe it), a subscription is sent again.
+		conn := c.subscriber()
+		// Outside the lock: these write to the connection. No answer comes for a command that
+		// failed; an unsubscription that failed is right anyway (the command fails when the
+		// connection does, and the subscription goes with the connection), a subscription is
+		// sent again.
 		ok := true
 		for chunk := range slices.Chunk(sub, subscribeChunk) {
-			ok = c.sent(c.subscribe(ps.Subscribe, chunk), "", chunk, true) && ok
+			ok = c.sent(c.subscribe(conn, (*resp.Subscriber).Subscribe, chunk), "", chunk, true) && ok
 		}
 		for chunk := range slices.Chunk(unsub, subscribeChunk) {
-			c.sent(ps.Unsubscribe(c.ctx, chunk...), "", chunk, false)
+			c.sent(command(conn, (*resp.Subscriber).Unsubscribe, chunk), "", chunk, false)
 		}
 		if len(psub) > 0 {
-			ok = c.sent(c.subscribe(ps.PSubscribe, psub), "p:", psub, true) && ok
+			ok = c.sent(c.subscribe(conn, (*resp.Subscriber).PSubscribe, psub), "p:", psub, true) && ok
 		}
 		if len(punsub) > 0 {
-			c.sent(ps.PUnsubscribe(c.ctx, punsub...), "p:", punsub, false)
+			c.sent(command(conn, (*resp.Subscriber).PUnsubscribe, punsub), "p:", punsub, false)
 		}
 		if ok && len(sub)+len(psub) > 0 {
 			c.mu.Lock()
@@ -270,21 +323,32 @@ func (c *Cluster) subscribeLoop() {
 }
 
 // subscribe sends a (P)SUBSCRIBE command, unless a test makes it fail.
-func (c *Cluster) subscribe(send func(context.Context, ...string) error, names []string) error {
+func (c *Cluster) subscribe(conn *resp.Subscriber, send func(*resp.Subscriber, ...string) error, names []string) error {
 	if fault := c.testSubscribeFault.Load(); fault != nil {
 		if err := (*fault)(names); err != nil {
 			return err
 		}
 	}
-	return send(c.ctx, names...)
+	return command(conn, send, names)
+}
+
+// errNoConnection fails the commands sent while the subscriber connection is being replaced:
+// the next one is subscribed to everything wanted once it is there.
+var errNoConnection = errors.New("redis adapter: no subscriber connection")
+
+// command sends a command on conn, if there is one.
+func command(conn *resp.Subscriber, send func(*resp.Subscriber, ...string) error, names []string) error {
+	if conn == nil {
+		return errNoConnection
+	}
+	return send(conn, names...)
 }
 
 // sent takes note of a failed (un)subscribe command, which Redis will not answer, and reports
-// whether the command went out. A failed subscription is sent again after a backoff: when
-// the connection broke under the command, go-redis reconnects at once and resubscribes what
-// it had recorded, but it records the command's channels only after the command, so the new
-// connection lacks them until the next reconnect, and the rooms' broadcasts would not reach
-// this node meanwhile.
+// whether the command went out. A failed subscription is sent again after a backoff. Most
+// failures are the connection's, and its replacement is subscribed to everything wanted
+// anyway (see connect); the retry makes sure of the subscription whatever failed, and the
+// backoff keeps it from spinning while Redis is unreachable.
 func (c *Cluster) sent(err error, prefix string, names []string, subscribe bool) bool {
 	if err == nil {
 		return true
@@ -300,7 +364,7 @@ func (c *Cluster) sent(err error, prefix string, names []string, subscribe bool)
 		s.answered()
 		if subscribe && s.have {
 			// The next pass sends it again, or, if it is no longer wanted by then, unsubscribes
-			// it, so that go-redis forgets it too.
+			// it, in case the command reached Redis before it failed.
 			s.resend = true
 			c.dirty[key] = struct{}{}
 		}
@@ -378,18 +442,17 @@ func (c *Cluster) change(key string, s *sub, want bool) (subscribe, unsubscribe 
 	return subscribe, unsubscribe
 }
 
-// confirm records Redis's confirmation of a (p)(un)subscription.
-func (c *Cluster) confirm(kind, channel string) {
-	key := channel
-	if kind == "psubscribe" || kind == "punsubscribe" {
-		key = "p:" + channel
+// confirm records Redis's confirmation of a (p)(un)subscription of name, a view of the
+// connection's buffer.
+func (c *Cluster) confirm(kind resp.Kind, name []byte) {
+	key := view(name) // looked up, not stored: an entry keeps its own key
+	if kind == resp.KindPSubscribe || kind == resp.KindPUnsubscribe {
+		key = "p:" + key
 	}
-	subscribed := kind == "subscribe" || kind == "psubscribe"
+	subscribed := kind == resp.KindSubscribe || kind == resp.KindPSubscribe
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	defer c.syncNotify()
-	// Looked up, not stored: the entry keeps its own key, and channel, a string go-redis made
-	// for the message, is garbage after it.
 	s := c.subs[key]
 	if s == nil {
 		if !subscribed {
@@ -398,6 +461,7 @@ func (c *Cluster) confirm(kind, channel string) {
 		// A subscription the node has forgotten (its commands' answers were written off with a
 		// lost connection): Redis has it all the same, and it counts as such.
 		s = &sub{}
+		key = strings.Clone(key)
 		c.subs[key] = s
 	}
 	s.answered()
@@ -428,6 +492,20 @@ func (c *Cluster) syncNotify() {
 	c.syncChanged = make(chan struct{})
 }
 
+// synced reports whether Redis confirmed exactly the subscriptions the node wants: confirmed
+// equals have, so every wanted subscription is live and every unwanted one is gone. c.mu is
+// held.
+func (c *Cluster) synced() bool {
+	return len(c.dirty) == 0 && c.matched == c.haveCount && c.confirmedCount == c.matched
+}
+
+// isSynced is synced for a caller that does not hold c.mu.
+func (c *Cluster) isSynced() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.synced()
+}
+
 // waitSynced waits until the node is ready and Redis confirmed exactly the subscriptions it
 // wants, so that, for example, the server count includes this node. Tests use it.
 func (c *Cluster) waitSynced(ctx context.Context) error {
@@ -436,9 +514,7 @@ func (c *Cluster) waitSynced(ctx context.Context) error {
 			return err
 		}
 		c.mu.Lock()
-		// Confirmed equals have: every wanted subscription is live and every unwanted one
-		// is gone.
-		synced := len(c.dirty) == 0 && c.matched == c.haveCount && c.confirmedCount == c.matched
+		synced := c.synced()
 		changed := c.syncChanged
 		c.mu.Unlock()
 		if synced {

@@ -3,8 +3,9 @@
 // with @socket.io/redis-emitter 5.x publishers: Go and Node.js servers can share one cluster,
 // node by node.
 //
-// One Cluster holds the Redis connections of a server process (a connection pool to publish
-// and query, and exactly one subscriber connection) and makes the adapter of each namespace:
+// One Cluster holds the Redis connections of a server process (a go-redis connection pool to
+// publish and query, and exactly one subscriber connection, of package resp) and makes the
+// adapter of each namespace:
 //
 //	cl, err := redis.New(redis.Config{URL: os.Getenv("REDIS_URL")})
 //	if err != nil { ... }
@@ -53,6 +54,19 @@
 // SubscribePattern the request and the broadcast arrive on one subscriber connection in the
 // order they were published, as on Node.js. Choose SubscribeRooms only where nothing
 // broadcasts to a room right after joining sockets to it from another server.
+//
+// # Receiving
+//
+// The subscriber connection is our own RESP2 connection (package resp) rather than go-redis's
+// PubSub, which allocated about 17 times per message received. A message is parsed in the
+// connection's read buffer and routed from views of it: one that the node drops (a broadcast
+// for rooms it does not hold, most of what the pattern subscription brings) costs a parse and
+// a map lookup and allocates nothing; one that is handled is copied once, into the queue of
+// the handling goroutine (BenchmarkReceiveDropped). The connection keeps no record of its
+// subscriptions: when it fails (or stays silent past a PING, see Config.HealthCheckInterval) it
+// is closed, and its replacement is subscribed to everything the node wants. So is one on
+// which Redis refused a command (an ACL's NOPERM, say): the node is not ready, with the
+// refusal in Health, until a new connection has every subscription confirmed.
 //
 // # Delivery and failures
 //

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/tomato-code/realtime/adapter/redis/wire"
 	"github.com/tomato-code/realtime/internal/testutil"
+	"github.com/tomato-code/realtime/socketio"
 	"github.com/tomato-code/realtime/test/cluster"
 )
 
@@ -218,11 +220,9 @@ func eventPacket(name string) wire.Map {
 	return wire.Map{{Key: "type", Value: int64(2)}, {Key: "data", Value: []any{name}}, {Key: "nsp", Value: "/"}}
 }
 
-// A SUBSCRIBE that fails is sent again. go-redis records a command's channels only after the
-// command, so when the connection breaks under it, the connection it opens at once does not
-// subscribe them; without the retry the room's broadcasts would not reach this node until the
-// next reconnect. The failure is injected: a connection cannot be made to break under one
-// given command here.
+// A SUBSCRIBE that fails is sent again, even when the connection stays: without the retry the
+// room's broadcasts would not reach this node until the next reconnect. The failure is
+// injected: a connection cannot be made to fail one given command here.
 func TestFailedSubscriptionIsRetried(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	url, key := cluster.RedisURL(t), cluster.Key(t)
@@ -247,9 +247,9 @@ func TestFailedSubscriptionIsRetried(t *testing.T) {
 	clients.Wait(wait, "A after-retry", gotEvent("A", "after-retry"))
 }
 
-// A subscription whose command failed, although it reached Redis (or go-redis recorded it),
-// and whose room emptied before the retry is unsubscribed, so that neither Redis nor
-// go-redis's record keeps a channel nobody wants.
+// A subscription whose command failed, although it reached Redis, and whose room emptied
+// before the retry is unsubscribed, so that neither Redis nor the node's record (Cluster.subs,
+// the only one: the connection keeps none) keeps a channel nobody wants.
 func TestFailedSubscriptionOfALeftRoomIsUnsubscribed(t *testing.T) {
 	testutil.CheckGoroutines(t)
 	url, key := cluster.RedisURL(t), cluster.Key(t)
@@ -265,7 +265,9 @@ func TestFailedSubscriptionOfALeftRoomIsUnsubscribed(t *testing.T) {
 			return nil
 		}
 		once.Do(func() {
-			_ = g1.cluster.pubsub().Subscribe(context.Background(), names...) // it went out
+			if err := g1.cluster.subscriber().Subscribe(names...); err != nil { // it went out
+				t.Errorf("SUBSCRIBE: %v", err)
+			}
 			err = errors.New("connection broke under the command")
 			close(failed)
 		})
@@ -285,7 +287,64 @@ func TestFailedSubscriptionOfALeftRoomIsUnsubscribed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if slices.Contains(list, room) || strings.Contains(g1.cluster.pubsub().String(), room) {
-		t.Errorf("r2's channel is still subscribed: Redis %v, go-redis %s", list, g1.cluster.pubsub())
+	g1.cluster.mu.Lock()
+	entry := g1.cluster.subs[room]
+	g1.cluster.mu.Unlock()
+	if slices.Contains(list, room) || entry != nil {
+		t.Errorf("r2's channel is still subscribed: Redis %v, the node's entry %+v", list, entry)
+	}
+}
+
+// A subscription that Redis refuses (NOPERM: the node's ACL user may not subscribe to the
+// broadcasts' pattern) leaves the node not ready, with the error in Health, and is tried again
+// on new connections with backoff, without the node flapping between ready and not; once the
+// ACL allows the pattern the node is synced. The subscriber connection authenticates as that
+// user.
+func TestRefusedSubscription(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	url, key := cluster.RedisURL(t), cluster.Key(t)
+	admin := cluster.Client(t, url)
+	ctx := context.Background()
+	user := key + "-user"
+	must(t, admin.Do(ctx, "ACL", "SETUSER", user, "on", ">pw", "+@all", "~*", "resetchannels", "&"+key+"-*").Err())
+	t.Cleanup(func() { admin.Do(ctx, "ACL", "DELUSER", user) })
+	opts, err := goredis.ParseURL(url)
+	must(t, err)
+	opts.Username, opts.Password = user, "pw"
+	logs := &testutil.LogBuffer{}
+	cl, err := New(Config{Options: opts, Key: key, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	must(t, err)
+	srv := socketio.NewServer(socketio.Config{Adapter: cl.NewAdapter})
+	t.Cleanup(func() {
+		_ = srv.Shutdown(ctx)
+		_ = cl.Close()
+	})
+	pattern := srv.Of("/").Adapter().(*Adapter).ch.Pattern()
+
+	// Refused on several connections in a row.
+	for deadline := time.Now().Add(wait); ; {
+		entries, err := admin.ACLLog(ctx, 100).Result()
+		must(t, err)
+		i := slices.IndexFunc(entries, func(e *goredis.ACLLogEntry) bool { return e.Username == user && e.Object == pattern })
+		if i >= 0 && entries[i].Count >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Redis did not refuse %s three times", pattern)
+		}
+		time.Sleep(20 * time.Millisecond) // Redis gives no signal for its ACL log
+	}
+	if h := cl.Health(); h.Ready || !strings.Contains(h.LastError, "NOPERM") {
+		t.Errorf("health while refused: %+v", h)
+	}
+
+	must(t, admin.Do(ctx, "ACL", "SETUSER", user, "allchannels").Err())
+	waitCtx, cancel := context.WithTimeout(ctx, 2*wait)
+	defer cancel()
+	if err := cl.waitSynced(waitCtx); err != nil {
+		t.Fatalf("not synced once allowed: %v (health %+v)", err, cl.Health())
+	}
+	if down, up := logs.Count("Redis unreachable"), logs.Count("Redis reachable again"); down > 1 || up > 1 {
+		t.Errorf("logged %d outages and %d recoveries, want one of each at most:\n%s", down, up, logs.String())
 	}
 }
