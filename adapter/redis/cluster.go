@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/tomato-code/realtime/adapter/redis/resp"
 	"github.com/tomato-code/realtime/adapter/redis/wire"
+	"github.com/tomato-code/realtime/internal/rawio"
 	"github.com/tomato-code/realtime/socketio"
 )
 
@@ -228,6 +230,21 @@ func New(cfg Config) (*Cluster, error) {
 	// Our own backoff paces reconnects; go-redis retrying inside a command would only delay
 	// the moment we notice that Redis is gone.
 	opts.MaxRetries = -1
+	// Both connections read and write with raw system calls (internal/rawio): a node that is
+	// idle between messages would otherwise wake the runtime's monitor thread for each one.
+	// go-redis's own dialer still does the dialling (and TLS, whose connections stay as they
+	// are); the subscriber connection dials through the same function.
+	dial := opts.Dialer
+	if dial == nil {
+		dial = goredis.NewDialer(opts)
+	}
+	opts.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return rawio.Wrap(conn), nil
+	}
 	c := &Cluster{
 		cfg:      cfg,
 		log:      cfg.Logger,

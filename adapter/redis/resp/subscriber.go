@@ -11,6 +11,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/tomato-code/realtime/internal/rawio"
 )
 
 // Defaults of what the Options leave at zero, as go-redis documents them.
@@ -101,8 +103,14 @@ func dial(ctx context.Context, opts *goredis.Options) (net.Conn, error) {
 	}
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, network, addr)
-	if err != nil || opts.TLSConfig == nil {
-		return conn, err
+	if err != nil {
+		return nil, err
+	}
+	// Raw reads and writes (internal/rawio): with the pattern subscription a node wakes for
+	// every broadcast of the cluster, and each wake would also wake the runtime's monitor.
+	conn = rawio.Wrap(conn)
+	if opts.TLSConfig == nil {
+		return conn, nil
 	}
 	cfg := opts.TLSConfig
 	if cfg.ServerName == "" {
