@@ -11,6 +11,11 @@
 // block), so the bookkeeping buys nothing there: the runtime's own network poller calls
 // epoll_wait the same way.
 //
+// The price: while a busy process makes only raw calls, the monitor may sleep until the next
+// timer is due (the server always has some within 100 ms: the heartbeat wheel's tick) instead
+// of checking every 10-20 ms, so it preempts a goroutine that runs without yielding for that
+// long later than usual. The server's goroutines yield between sessions and between messages.
+//
 // Wrap gives a net.Conn whose Read and Write go through the connection's syscall.RawConn with
 // raw system calls, so deadlines, closing and parking while the socket is not ready behave as
 // they do for the wrapped connection. On systems other than Linux, and for connections that
