@@ -12,9 +12,10 @@
 // epoll_wait the same way.
 //
 // The price: while a busy process makes only raw calls, the monitor may sleep until the next
-// timer is due (while websockets are open, the heartbeat wheel ticks at least every 100 ms) instead of
-// checking every 10-20 ms, so it preempts a goroutine that runs without yielding for that long
-// later than usual. The server's goroutines yield between sessions and between messages.
+// timer is due (while websockets are open, the heartbeat wheel ticks at least every 100 ms)
+// instead of checking every 10-20 ms, so it preempts a goroutine that runs without yielding
+// for that long later than usual. The server's goroutines yield between sessions and between
+// messages.
 //
 // Wrap gives a net.Conn whose Read and Write go through the connection's syscall.RawConn with
 // raw system calls, so deadlines, closing and parking while the socket is not ready behave as
