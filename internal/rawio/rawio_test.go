@@ -19,7 +19,15 @@ import (
 // pair returns a wrapped client connection and the server side of a loopback TCP connection.
 func pair(t *testing.T) (wrapped, peer net.Conn) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	nc, peer := dial(t, "tcp", "127.0.0.1:0")
+	return rawio.Wrap(nc), peer
+}
+
+// dial connects to a listener on network and address and returns both ends, closed when the
+// test ends.
+func dial(t *testing.T, network, address string) (nc, peer net.Conn) {
+	t.Helper()
+	ln, err := net.Listen(network, address)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +37,7 @@ func pair(t *testing.T) (wrapped, peer net.Conn) {
 		c, _ := ln.Accept()
 		accepted <- c
 	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
+	nc, err = net.Dial(network, ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,9 +45,8 @@ func pair(t *testing.T) (wrapped, peer net.Conn) {
 	if peer == nil {
 		t.Fatal("accept failed")
 	}
-	wrapped = rawio.Wrap(c)
-	t.Cleanup(func() { wrapped.Close(); peer.Close() })
-	return wrapped, peer
+	t.Cleanup(func() { nc.Close(); peer.Close() })
+	return nc, peer
 }
 
 func TestWrapReadsAndWrites(t *testing.T) {
@@ -172,27 +179,8 @@ func TestWrapDoesNotAllocate(t *testing.T) {
 
 func TestWrapUnixSocket(t *testing.T) {
 	testutil.CheckGoroutines(t)
-	ln, err := net.Listen("unix", t.TempDir()+"/s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		accepted <- c
-	}()
-	nc, err := net.Dial("unix", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, peer := dial(t, "unix", t.TempDir()+"/s")
 	c := rawio.Wrap(nc)
-	defer c.Close()
-	peer := <-accepted
-	if peer == nil {
-		t.Fatal("accept failed")
-	}
-	defer peer.Close()
 	if _, err := c.Write([]byte("ping")); err != nil {
 		t.Fatal(err)
 	}
