@@ -21,6 +21,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha1"
 	"encoding/base64"
 	"flag"
 	"fmt"
@@ -90,7 +91,7 @@ func (s *server) serve(c net.Conn) {
 		}
 		switch {
 		case bytes.Contains(head, []byte("\r\nUpgrade: websocket")) || bytes.Contains(head, []byte("\r\nupgrade: websocket")):
-			s.websocket(c, br)
+			s.websocket(c, br, head)
 			return
 		case bytes.HasPrefix(head, []byte("POST ")):
 			n, ok := contentLength(head)
@@ -151,8 +152,10 @@ func (s *server) emit(frame, body []byte) []byte {
 
 // websocket answers the upgrade with the Engine.IO open packet, accepts the Socket.IO CONNECT
 // under the user its token names, and then reads and drops whatever the client sends.
-func (s *server) websocket(c net.Conn, br *bufio.Reader) {
-	hello := wsframe.AppendHeader([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"), wsframe.OpText, len(open))
+func (s *server) websocket(c net.Conn, br *bufio.Reader, head []byte) {
+	hello := []byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ")
+	hello = append(hello, acceptOf(head)...)
+	hello = wsframe.AppendHeader(append(hello, "\r\n\r\n"...), wsframe.OpText, len(open))
 	if _, err := c.Write(append(hello, open...)); err != nil {
 		return
 	}
@@ -270,6 +273,18 @@ func readClientFrame(br *bufio.Reader) ([]byte, error) {
 }
 
 // between returns what lies in b between the first start and the next end after it.
+// acceptOf returns the Sec-WebSocket-Accept value of an upgrade request's head (RFC 6455
+// §4.2.2): a client that checks it, as the load tool's warm-up connection does, would
+// otherwise refuse the floor.
+func acceptOf(head []byte) string {
+	key := between(head, []byte("\r\nSec-WebSocket-Key: "), []byte("\r\n"))
+	if key == nil {
+		key = between(head, []byte("\r\nsec-websocket-key: "), []byte("\r\n"))
+	}
+	sum := sha1.Sum(append(append([]byte(nil), bytes.TrimSpace(key)...), "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"...))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
 func between(b, start, end []byte) []byte {
 	i := bytes.Index(b, start)
 	if i < 0 {

@@ -31,10 +31,15 @@ func TestEmitReachesTheUser(t *testing.T) {
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	io.WriteString(c, "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+	// The key and its accept value are RFC 6455's own example (§1.3).
+	io.WriteString(c, "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
 	br := bufio.NewReader(c)
-	if _, err := readHead(br); err != nil {
+	head, err := readHead(br)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(string(head), "\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n") {
+		t.Fatalf("101 without the right Sec-WebSocket-Accept: %q", head)
 	}
 	if got := readServerFrame(t, br); !strings.HasPrefix(got, `0{"sid":`) {
 		t.Fatalf("open packet %q", got)
