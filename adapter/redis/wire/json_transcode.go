@@ -69,10 +69,10 @@ func (t *transcoder) separator(end byte) (more, ok bool) {
 	return c == ',', true
 }
 
-// value writes the value at t.pos. depth is the one appendValue would encode it at, so that
-// what it refuses as too deep is refused here too.
+// value writes the value at t.pos. depth is the one appendValue would encode it at; from
+// MaxDepth on, where appendValue refuses arrays and maps, the values path decides.
 func (t *transcoder) value(depth int) bool {
-	if depth > MaxDepth {
+	if depth >= MaxDepth {
 		return false
 	}
 	c, ok := t.next()

@@ -25,9 +25,15 @@ func Append(dst []byte, v any) ([]byte, error) {
 	return out, nil
 }
 
+// appendValue appends v, which sits inside depth arrays and maps. It refuses an array or map
+// that would be the (MaxDepth+1)th level of nesting, as the decoders do: a message a node
+// publishes must be one that the other nodes can read.
 func appendValue(dst []byte, v any, depth int) ([]byte, error) {
-	if depth > MaxDepth {
-		return dst, fmt.Errorf("wire: cannot encode values nested deeper than %d", MaxDepth)
+	switch v.(type) {
+	case []string, []any, Map, map[string]any:
+		if depth >= MaxDepth {
+			return dst, fmt.Errorf("wire: cannot encode values nested deeper than %d", MaxDepth)
+		}
 	}
 	switch v := v.(type) {
 	case nil, Undefined:

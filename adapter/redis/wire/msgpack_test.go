@@ -232,3 +232,46 @@ func TestDecodeUTF8LikeWHATWG(t *testing.T) {
 		}
 	}
 }
+
+// What a node encodes, every node can decode: at each nesting level around MaxDepth, the
+// encoders (the values path and the broadcast's direct path) accept exactly what the
+// decoders read back. An encoder that allowed one level more published broadcasts that the
+// other Go nodes dropped as malformed, while the sender saw no error.
+func TestEncodersStopWhereDecodersDo(t *testing.T) {
+	nested := func(n int, inner any) any {
+		v := inner
+		for range n {
+			v = []any{v}
+		}
+		return v
+	}
+	for n := MaxDepth - 5; n <= MaxDepth+1; n++ {
+		for _, inner := range []any{int64(1), []any{}, Map{}} {
+			b, err := Append(nil, nested(n, inner))
+			if err != nil {
+				continue
+			}
+			if _, err := Decode(b); err != nil {
+				t.Errorf("%d levels around %T: Append accepted it, Decode says %v", n, inner, err)
+			}
+		}
+		// Inside a broadcast the data sits at depth 2 ([uid, {data}]); its event name adds none.
+		for _, inner := range []string{"1", "[]", "{}"} {
+			data := `["e",` + strings.Repeat("[", n) + inner + strings.Repeat("]", n) + "]"
+			msg, err := AppendBroadcast(nil, Broadcast{UID: "u", Packet: Packet{Nsp: "/", Data: []byte(data)}})
+			if err != nil {
+				continue
+			}
+			if _, err := DecodeBroadcast(msg); err != nil {
+				t.Errorf("data nested %d levels around %s: AppendBroadcast accepted it, DecodeBroadcast says %v", n, inner, err)
+			}
+		}
+	}
+	// The bound still admits what it should: MaxDepth levels of arrays, and no more.
+	if _, err := Append(nil, nested(MaxDepth, int64(1))); err != nil {
+		t.Errorf("MaxDepth levels refused: %v", err)
+	}
+	if _, err := Append(nil, nested(MaxDepth+1, int64(1))); err == nil {
+		t.Errorf("MaxDepth+1 levels accepted")
+	}
+}
