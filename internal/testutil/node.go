@@ -27,6 +27,15 @@ func NodeDir(t testing.TB) string {
 	_, file, _, _ := runtime.Caller(0)
 	dir := filepath.Join(filepath.Dir(file), "..", "..", "test", "node")
 	npmOnce.Do(func() {
+		// go test runs the test binaries of several packages at once: without a lock
+		// between processes, two could run npm ci in one folder together, or one could
+		// find the other's half-installed node_modules and use it.
+		unlock, err := lockFile(filepath.Join(os.TempDir(), "realtime-npm-ci.lock"))
+		if err != nil {
+			npmErr = err
+			return
+		}
+		defer unlock()
 		if _, err := os.Stat(filepath.Join(dir, "node_modules", "socket.io-client")); err == nil {
 			return
 		}
