@@ -131,9 +131,14 @@ type Cluster struct {
 	wake     chan struct{}       // a dirty entry was added
 
 	// How many entries of subs are had, confirmed, and both: when matched == haveCount ==
-	// confirmedCount and nothing is dirty, every wanted subscription is live and no other is.
+	// confirmedCount, nothing is dirty and nothing is in flight, every wanted subscription is
+	// live and no other is.
 	haveCount, confirmedCount, matched int
-	syncChanged                        chan struct{} // closed and replaced when that may have changed
+	// inflight is the sum of sub.inflight, the commands Redis has not answered yet. The counts
+	// above do not show them: a SUBSCRIBE and an UNSUBSCRIBE of one channel, both unanswered,
+	// leave the counts as they were before the pair.
+	inflight    int
+	syncChanged chan struct{} // closed and replaced when that may have changed
 	// joinWaits are the connecting sockets waiting for channels to be live (see
 	// Adapter.AwaitJoined), by channel.
 	joinWaits map[string][]*joinWait

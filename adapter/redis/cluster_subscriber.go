@@ -91,6 +91,7 @@ func (c *Cluster) connect() (*resp.Subscriber, error) {
 		s.inflight, s.resend = 0, false
 		c.release(key, s)
 	}
+	c.inflight = 0 // the old connection answers nothing more
 	c.syncNotify()
 	c.notify()
 	c.mu.Unlock()
@@ -369,7 +370,7 @@ func (c *Cluster) sent(err error, prefix string, names []string, subscribe bool)
 		if s == nil {
 			continue // the connection was replaced since, and the entry let go
 		}
-		s.answered()
+		c.answered(s)
 		if subscribe && s.have {
 			// The next pass sends it again, or, if it is no longer wanted by then, unsubscribes
 			// it, in case the command reached Redis before it failed.
@@ -390,10 +391,13 @@ func (c *Cluster) sent(err error, prefix string, names []string, subscribe bool)
 	return false
 }
 
-// answered counts one answer, or failure, of a command for the key; c.mu is held.
-func (s *sub) answered() {
+// answered counts one answer, or failure, of a command for the entry s. An answer that
+// finds nothing in flight is to a command written off already (see sent), and is not counted
+// twice. c.mu is held.
+func (c *Cluster) answered(s *sub) {
 	if s.inflight > 0 {
 		s.inflight--
+		c.inflight--
 	}
 }
 
@@ -445,6 +449,7 @@ func (c *Cluster) change(key string, s *sub, want bool) (subscribe, unsubscribe 
 	}
 	if subscribe || unsubscribe {
 		s.inflight++
+		c.inflight++
 	}
 	c.release(key, s)
 	return subscribe, unsubscribe
@@ -472,7 +477,7 @@ func (c *Cluster) confirm(kind resp.Kind, name []byte) {
 		key = strings.Clone(key)
 		c.subs[key] = s
 	}
-	s.answered()
+	c.answered(s)
 	c.set(s, s.have, subscribed)
 	c.wakeIfLive(key, s)
 	c.release(key, s)
@@ -487,6 +492,7 @@ func (c *Cluster) lostConfirmations() {
 		s.inflight = 0
 		c.release(key, s)
 	}
+	c.inflight = 0
 	c.syncNotify()
 	// Sockets connecting now cannot be helped by waiting: they connect at once.
 	for key := range c.joinWaits {
@@ -500,11 +506,12 @@ func (c *Cluster) syncNotify() {
 	c.syncChanged = make(chan struct{})
 }
 
-// synced reports whether Redis confirmed exactly the subscriptions the node wants: confirmed
-// equals have, so every wanted subscription is live and every unwanted one is gone. c.mu is
+// synced reports whether Redis confirmed exactly the subscriptions the node wants, and has
+// answered every command sent: confirmed equals have, so every wanted subscription is live
+// and every unwanted one is gone, and no command still on its way can change that. c.mu is
 // held.
 func (c *Cluster) synced() bool {
-	return len(c.dirty) == 0 && c.matched == c.haveCount && c.confirmedCount == c.matched
+	return len(c.dirty) == 0 && c.inflight == 0 && c.matched == c.haveCount && c.confirmedCount == c.matched
 }
 
 // isSynced is synced for a caller that does not hold c.mu.

@@ -274,13 +274,10 @@ func TestConnectAbandonedDuringWait(t *testing.T) {
 	}
 }
 
-// A room's channel leaves nothing behind in the node once its room is empty and Redis has
-// answered: a socket that joins and leaves a thousand rooms, three times over, some of them
-// left or joined again while their commands are in flight, leaves the node with the entries
-// and counts it started with.
-func TestRoomChurnLeavesNoState(t *testing.T) {
-	testutil.CheckGoroutines(t)
-	n := startGoNode(t, "g1", cluster.RedisURL(t), cluster.Key(t), nodeOptions{mode: SubscribeRooms})
+// connectSocket connects a client to node n's namespace "/" and returns it with its socket on
+// the node, once the node is synced: a test can make the socket join and leave rooms.
+func connectSocket(t *testing.T, n *goNode) (*wsClient, *socketio.Socket) {
+	t.Helper()
 	sockets := make(chan *socketio.Socket, 1)
 	n.srv.Of("/").OnConnection(func(s *socketio.Socket) { sockets <- s })
 	client := dialWS(t, n.url)
@@ -289,6 +286,17 @@ func TestRoomChurnLeavesNoState(t *testing.T) {
 	}
 	s := <-sockets
 	n.synced(t)
+	return client, s
+}
+
+// A room's channel leaves nothing behind in the node once its room is empty and Redis has
+// answered: a socket that joins and leaves a thousand rooms, three times over, some of them
+// left or joined again while their commands are in flight, leaves the node with the entries
+// and counts it started with.
+func TestRoomChurnLeavesNoState(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	n := startGoNode(t, "g1", cluster.RedisURL(t), cluster.Key(t), nodeOptions{mode: SubscribeRooms})
+	_, s := connectSocket(t, n)
 	type state struct{ subs, have, confirmed, matched, dirty, waits int }
 	stateOf := func(c *Cluster) state {
 		return state{len(c.subs), c.haveCount, c.confirmedCount, c.matched, len(c.dirty), len(c.joinWaits)}
@@ -318,10 +326,80 @@ func TestRoomChurnLeavesNoState(t *testing.T) {
 				s.Leave(room)
 			}
 		}
-		// Synced counts may hold for an instant while a subscription and its unsubscription
-		// are both unanswered: wait for the state itself.
-		n.waitState(t, fmt.Sprintf("the starting state %+v after round %d", start, round), func(c *Cluster) bool {
-			return stateOf(c) == start
+		// Synced once Redis has answered every command, the subscriptions and unsubscriptions
+		// of one room that were in flight together among them.
+		n.synced(t)
+		c.mu.Lock()
+		got := stateOf(c)
+		c.mu.Unlock()
+		if got != start {
+			t.Fatalf("state %+v once synced after round %d, want the starting state %+v", got, round, start)
+		}
+	}
+}
+
+// A node is not synced while Redis has not answered a SUBSCRIBE and an UNSUBSCRIBE of one
+// channel, in either order, although the pair leaves its counts of wanted and confirmed
+// subscriptions as they were: a test that publishes once the node is synced could otherwise
+// race the pair. Redis is frozen behind a proxy while the pair is sent. Once a room left and
+// joined again is synced, a broadcast to it from another connection arrives.
+func TestUnansweredPairIsNotSynced(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	url, key := cluster.RedisURL(t), cluster.Key(t)
+	proxy, via := viaProxy(t, url, 0)
+	n := startGoNode(t, "g1", url, key, nodeOptions{mode: SubscribeRooms, cfg: func(c *Config) {
+		via(c)
+		c.HealthCheckInterval = time.Minute // no reconnect while frozen, however slow the machine
+	}})
+	t.Cleanup(proxy.thaw) // before the node's cleanup, which needs Redis to close promptly
+	client, s := connectSocket(t, n)
+	c := n.cluster
+	ch := n.adapter("/").ch.Room("r")
+	// waitSent waits until the subscription loop has sent what the room's changes asked for,
+	// which leaves the channel's entry as given.
+	waitSent := func(what string, have, confirmed bool, inflight int32) {
+		t.Helper()
+		n.waitState(t, what, func(c *Cluster) bool {
+			e := c.subs[ch]
+			return len(c.dirty) == 0 && e != nil && e.have == have && e.confirmed == confirmed && e.inflight == inflight
 		})
+	}
+
+	proxy.freeze()
+	s.Join("r")
+	waitSent("SUBSCRIBE of r", true, false, 1)
+	s.Leave("r")
+	waitSent("UNSUBSCRIBE of r after its SUBSCRIBE", false, false, 2)
+	if c.isSynced() {
+		t.Error("synced while Redis has answered neither the SUBSCRIBE nor the UNSUBSCRIBE of r")
+	}
+	proxy.thaw()
+	n.synced(t)
+	c.mu.Lock()
+	left := c.subs[ch] != nil
+	c.mu.Unlock()
+	if left {
+		t.Error("r's entry is left once Redis answered both commands")
+	}
+
+	s.Join("r")
+	n.synced(t)
+	proxy.freeze()
+	s.Leave("r")
+	waitSent("UNSUBSCRIBE of r", false, true, 1)
+	s.Join("r")
+	waitSent("SUBSCRIBE of r after its UNSUBSCRIBE", true, true, 2)
+	c.mu.Lock()
+	synced, pending := c.synced(), c.pendingLocked(ch)
+	c.mu.Unlock()
+	if synced || !pending {
+		t.Errorf("with the UNSUBSCRIBE and SUBSCRIBE of r unanswered: synced %v, r pending for a connecting socket %v; want false, true",
+			synced, pending)
+	}
+	proxy.thaw()
+	n.synced(t)
+	must(t, cluster.Client(t, url).Publish(context.Background(), ch, broadcastMsg(t, "other", eventPacket("after-rejoin"), "r")).Err())
+	if msg, err := client.read(wait); err != nil || msg != `42["after-rejoin"]` {
+		t.Errorf("after r was joined again: %q, %v; want the broadcast", msg, err)
 	}
 }
