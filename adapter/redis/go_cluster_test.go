@@ -38,6 +38,10 @@ func testThreeGoNodes(t *testing.T, mode SubscriptionMode) {
 		clientSpec{Name: "C", URL: n3.url, Rooms: []string{"user:u3"}, Transports: []string{"polling"}},
 		clientSpec{Name: "D", URL: n2.url, Nsp: "/orders", Rooms: []string{"o1"}},
 	)
+	n1.joined(t, "/", "A")
+	n2.joined(t, "/", "B")
+	n3.joined(t, "/", "C")
+	n2.joined(t, "/orders", "D")
 	for _, n := range []*goNode{n1, n2, n3} {
 		n.synced(t) // the clients' rooms are subscribed
 	}

@@ -63,6 +63,7 @@ func startGoNode(t *testing.T, name, redisURL, key string, o nodeOptions) *goNod
 			_ = json.Unmarshal(s.Handshake().Auth, &auth)
 			s.SetData(map[string]string{"name": auth.Name})
 			s.Join(auth.Rooms...)
+			n.events.add(nsp + " connection " + auth.Name)
 		})
 		ns.OnServerSideEmit("plain-servers", func(args socketio.Args, _ socketio.Ack) {
 			n.events.add(nsp + " plain-servers " + args.String())
@@ -94,6 +95,15 @@ func startGoNode(t *testing.T, name, redisURL, key string, o nodeOptions) *goNod
 // adapter returns the node's adapter of namespace nsp.
 func (n *goNode) adapter(nsp string) *Adapter {
 	return n.srv.Of(nsp).Adapter().(*Adapter)
+}
+
+// joined waits until the connection handler of the client called name (its auth name) has run
+// on namespace nsp, so the client is in its rooms. The client sees "connect" before that
+// handler runs: a broadcast published as soon as it does may otherwise find the client in
+// none of its rooms yet, and miss it.
+func (n *goNode) joined(t *testing.T, nsp, name string) {
+	t.Helper()
+	n.events.wait(t, nsp+" connection "+name)
 }
 
 // synced waits until every subscription of the node (rooms included) is live.

@@ -32,6 +32,9 @@ func TestMixedCluster(t *testing.T) {
 		clientSpec{Name: "O1", URL: g1.url, Nsp: "/orders", Rooms: []string{"o1"}},
 		clientSpec{Name: "O2", URL: nodeURL, Nsp: "/orders", Rooms: []string{"o1"}},
 	)
+	g1.joined(t, "/", "A")
+	g2.joined(t, "/", "B")
+	g1.joined(t, "/orders", "O1")
 	g1.synced(t)
 	g2.synced(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

@@ -141,6 +141,7 @@ func TestSilentPartition(t *testing.T) {
 	}})
 	g2 := startGoNode(t, "g2", url, key, nodeOptions{})
 	clients := startClients(t, clientSpec{Name: "A", URL: g1.url, Rooms: []string{"a"}})
+	g1.joined(t, "/", "A")
 	g1.synced(t)
 
 	proxy.freeze()

@@ -48,6 +48,8 @@ func TestRedisRestart(t *testing.T) {
 		clientSpec{Name: "B", URL: g2.url, Rooms: []string{"b"}},
 		clientSpec{Name: "C", URL: nodeURL, Rooms: []string{"c"}},
 	)
+	g1.joined(t, "/", "A")
+	g2.joined(t, "/", "B")
 	g1.synced(t)
 	g2.synced(t)
 

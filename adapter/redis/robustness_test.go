@@ -29,6 +29,7 @@ func startNodeWithClientInA(t *testing.T) (*goNode, *cluster.Proc, *Adapter, *go
 	url, key := cluster.RedisURL(t), cluster.Key(t)
 	g1 := startGoNode(t, "g1", url, key, nodeOptions{})
 	clients := startClients(t, clientSpec{Name: "A", URL: g1.url, Rooms: []string{"a"}})
+	g1.joined(t, "/", "A")
 	g1.synced(t)
 	return g1, clients, g1.adapter("/"), cluster.Client(t, url)
 }
@@ -86,6 +87,7 @@ func TestRoomSubscriptions(t *testing.T) {
 	const twenty = "room-of-twenty-bytes"
 	clients := startClients(t, clientSpec{Name: "A", URL: g1.url, Rooms: []string{"x", "y", twenty}})
 	id := clients.Wait(wait, "A connected", func(l cluster.Line) bool { return l["connected"] != nil }).Str("connected")
+	g1.joined(t, "/", "A")
 	g1.synced(t)
 	rc := cluster.Client(t, url)
 	ctx := context.Background()
@@ -239,6 +241,7 @@ func TestFailedSubscriptionIsRetried(t *testing.T) {
 	g1.cluster.testSubscribeFault.Store(&fault)
 	clients := startClients(t, clientSpec{Name: "A", URL: g1.url, Rooms: []string{"r1"}})
 	clients.Wait(wait, "A connected", func(l cluster.Line) bool { return l["connected"] != nil })
+	g1.joined(t, "/", "A")
 	g1.synced(t) // fails (times out) unless r1's channel was subscribed after all
 	if n := failed.Load(); n < 2 {
 		t.Fatalf("the subscription of r1 was attempted %d times, want a failure and a retry", n)
