@@ -195,6 +195,7 @@ func (c *conn) fill() bool {
 	idle := c.r == c.w
 	if idle {
 		c.r, c.w = 0, 0
+		c.head.restart()
 		c.state.Store(stateIdle)
 		// Shutdown sets shutting before it looks for idle connections: one of the two
 		// sees the other.
@@ -214,6 +215,7 @@ func (c *conn) fill() bool {
 			} else {
 				c.buf = append(c.buf, make([]byte, len(c.buf))...)
 			}
+			c.head.restart() // the head read so far points into bytes that moved
 		}
 	}
 	n, err := c.io.Read(c.buf[c.w:])

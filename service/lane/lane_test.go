@@ -559,3 +559,40 @@ func TestListenerCloseEndsAccept(t *testing.T) {
 		t.Error("a connection handed to a closed Listener is still open")
 	}
 }
+
+// A head that arrives in pieces is read right when the buffer moves under it: it grows past
+// the read buffer (4 KiB) and, after a pipelined request before it was consumed, the bytes
+// are moved to the buffer's start. The parser goes on from where it stopped between pieces,
+// so its view of the head must start over whenever the bytes move.
+func TestHeadInPiecesAcrossBufferMoves(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	h := start(t, echo, func(c *Config) { c.MaxHeaderBytes = 32 << 10 })
+	c, br := dial(t, h.addr)
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+	write(t, c, post("/api/first", "x"))
+	readAnswer(t, br)
+	for i := range 8 {
+		key := fmt.Sprintf("%d-%s", i, strings.Repeat("k", 900*(i+1)))
+		a := post("/api/a", strings.Repeat("a", 3000))
+		b := "POST /api/b?i=" + fmt.Sprint(i) + " HTTP/1.1\r\nHost: test\r\nX-Key: " + key + "\r\nX-Other: " +
+			strings.Repeat("o", 700) + "\r\nContent-Length: 2\r\n\r\nbb"
+		write(t, c, a+b[:100])
+		for rest := b[100:]; rest != ""; {
+			n := min(len(rest), 61)
+			write(t, c, rest[:n])
+			rest = rest[n:]
+		}
+		if resp, body := readAnswer(t, br); resp.StatusCode != 200 || !strings.Contains(body, `"body":3000`) {
+			t.Fatalf("round %d, first request: %d %.200s", i, resp.StatusCode, body)
+		}
+		want := fmt.Sprintf(`{"method":"POST","path":"/api/b","query":"i=%d","host":"test","key":%q,"body":2,"lane":true}`, i, key)
+		if resp, body := readAnswer(t, br); resp.StatusCode != 200 || body != want {
+			t.Fatalf("round %d, second request: %d %.300s", i, resp.StatusCode, body)
+		}
+	}
+	if st := h.lane.Stats(); st.Handbacks != 0 {
+		t.Errorf("stats %+v: a head was handed back", st)
+	}
+}

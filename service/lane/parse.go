@@ -28,7 +28,14 @@ type head struct {
 	close         bool
 	// fields are the values of the headers of Config.Headers, in the order they came.
 	fields []field
+	// next is where the next call to parse goes on with the same bytes, grown: everything
+	// before it is complete lines already read into the fields above. Zero starts afresh.
+	// scanned is how far the line after next is known to hold no LF.
+	next, scanned int
 }
+
+// restart makes the next parse start from the first byte: the bytes it read moved.
+func (h *head) restart() { h.next, h.scanned = 0, 0 }
 
 // field is one value of a header the handler reads: name is its index in Config.Headers.
 type field struct {
@@ -47,20 +54,36 @@ const maxLengthDigits = 18
 // Transfer-Encoding, Expect or Upgrade, the whole head within maxHead bytes. A line that
 // breaks a rule refuses the request as soon as it is complete: net/http then answers it at
 // once, as it would have, instead of the lane waiting for a head that never ends.
+//
+// On needMore h keeps how far parse read, and the next call goes on from there, so that a
+// head arriving a few bytes at a time costs one scan of each byte rather than a scan of the
+// whole head at every arrival (a slow client could otherwise make a 64 KiB head cost seconds
+// of CPU). The next call must pass the same bytes, grown at the end; a caller whose bytes
+// moved calls h.restart first.
 func parse(b []byte, h *head, names []string, maxHead int) (int, verdict) {
-	*h = head{fields: h.fields[:0]}
+	pos, from := h.next, h.scanned
+	if from < pos || from > len(b) {
+		// Not a resumption (or not of these bytes): start afresh.
+		pos, from = 0, 0
+	}
+	if pos == 0 {
+		*h = head{fields: h.fields[:0]}
+	}
+	h.next, h.scanned = 0, 0 // kept only on needMore
 	limit := min(len(b), maxHead)
-	pos := 0
-	for first := true; ; first = false {
-		i := bytes.IndexByte(b[pos:limit], '\n')
+	for first := pos == 0; ; first = false {
+		i := bytes.IndexByte(b[from:limit], '\n')
 		if i < 0 {
 			if len(b) >= maxHead {
 				return 0, refused
 			}
+			h.next, h.scanned = pos, limit
 			return 0, needMore
 		}
+		i += from - pos
 		line := b[pos : pos+i]
 		pos += i + 1
+		from = pos
 		if len(line) == 0 || line[len(line)-1] != '\r' {
 			return 0, refused // a bare LF
 		}
