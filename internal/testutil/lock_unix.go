@@ -8,11 +8,12 @@ import (
 	"syscall"
 )
 
-// lockFile takes an exclusive lock on the file at path, created if need be, waiting while
+// lockFile takes an exclusive lock (flock) on the file or folder at path, waiting while
 // another process holds it; the function it returns releases it. The kernel releases it too
-// when the process exits, so a test binary that dies holding it blocks nobody.
+// when the process exits, so a test binary that dies holding it blocks nobody. It opens path
+// read-only: a lock needs no more, and any user who can read the folder can take it.
 func lockFile(path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o666)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}

@@ -5,7 +5,6 @@ package testutil
 import (
 	"errors"
 	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -14,7 +13,7 @@ import (
 // lockFile's lock keeps out every other open descriptor of the file (as another test
 // binary's would be) until it is released, and a second lockFile waits for it.
 func TestLockFileExcludesOthers(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "x.lock")
+	path := t.TempDir() // a folder, as NodeDir locks
 	unlock, err := lockFile(path)
 	if err != nil {
 		t.Fatal(err)

@@ -29,8 +29,9 @@ func NodeDir(t testing.TB) string {
 	npmOnce.Do(func() {
 		// go test runs the test binaries of several packages at once: without a lock
 		// between processes, two could run npm ci in one folder together, or one could
-		// find the other's half-installed node_modules and use it.
-		unlock, err := lockFile(filepath.Join(os.TempDir(), "realtime-npm-ci.lock"))
+		// find the other's half-installed node_modules and use it. The folder itself is
+		// the lock: nothing to create, and other checkouts are not held up.
+		unlock, err := lockFile(dir)
 		if err != nil {
 			npmErr = err
 			return
