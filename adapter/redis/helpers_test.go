@@ -18,6 +18,11 @@ import (
 
 const wait = 10 * time.Second
 
+// startWait bounds the start of a Node.js process, up to the first line the test waits for. On
+// a loaded machine (several test binaries and compilers on two cores) node took more than wait
+// to load its packages and connect, which no test here measures.
+const startWait = time.Minute
+
 // goNode is a Go cluster node as the tests run it: a socketio server with this adapter,
 // behind a real HTTP server. Clients pass auth {name, rooms}, as with test/cluster/server.js.
 type goNode struct {
@@ -182,7 +187,7 @@ func startClients(t *testing.T, specs ...clientSpec) *cluster.Proc {
 	b, _ := json.Marshal(specs)
 	p := cluster.Start(t, "clients.js", nil, string(b))
 	for _, s := range specs {
-		p.Wait(wait, s.Name+" connected", func(l cluster.Line) bool { return l.Str("client") == s.Name && l["connected"] != nil })
+		p.Wait(startWait, s.Name+" connected", func(l cluster.Line) bool { return l.Str("client") == s.Name && l["connected"] != nil })
 	}
 	return p
 }
@@ -207,7 +212,7 @@ func startNodeServer(t *testing.T, name, redisURL, key string, namespaces ...str
 	t.Helper()
 	p := cluster.Start(t, "server.js", []string{"REDIS_URL=" + redisURL, "KEY=" + key, "NAME=" + name,
 		"NAMESPACES=" + strings.Join(namespaces, ",")})
-	ready := p.Wait(wait, "ready", func(l cluster.Line) bool { return l["ready"] != nil })
+	ready := p.Wait(startWait, "ready", func(l cluster.Line) bool { return l["ready"] != nil })
 	return p, fmt.Sprintf("http://127.0.0.1:%v", ready["ready"])
 }
 

@@ -23,7 +23,7 @@ func TestMixedCluster(t *testing.T) {
 	g2 := startGoNode(t, "g2", url, key, opts)
 	node, nodeURL := startNodeServer(t, "n1", url, key, "/orders")
 	emitter := cluster.Start(t, "emitter.js", []string{"REDIS_URL=" + url, "KEY=" + key})
-	emitter.Wait(wait, "emitter ready", func(l cluster.Line) bool { return l["ready"] == true })
+	emitter.Wait(startWait, "emitter ready", func(l cluster.Line) bool { return l["ready"] == true })
 	clients := startClients(t,
 		clientSpec{Name: "A", URL: g1.url, Rooms: []string{"user:u1", "r:1"}},
 		clientSpec{Name: "B", URL: g2.url, Rooms: []string{"user:u2", "r:1"}, Transports: []string{"polling"}},
