@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -19,21 +20,36 @@ func (s *Session) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	if err := c.writeHandshake(&accept, nil); err != nil {
-		c.close(closeNormal)
-		return
-	}
+	// The candidate's place is taken before its 101 goes out: a client opens another
+	// websocket as soon as the first one's 101 arrives, and the first must stay the
+	// candidate however late its goroutine runs again (the official suite's "ignores
+	// WebSocket connection with same sid after upgrade" timed out once when the second
+	// took the place). c.wmu is held from then to the end of the 101, so that closing the
+	// candidate meanwhile (the session ends, the upgrade times out) writes its close frame
+	// after the 101, not before it; c is new, so nobody holding s.mu waits for its wmu.
+	c.wmu.Lock()
 	s.mu.Lock()
-	if s.state != stateOpen || s.ws != nil || s.poll == nil || s.poll.probe != nil {
-		s.mu.Unlock()
-		c.close(closeNormal)
+	candidate := s.state == stateOpen && s.ws == nil && s.poll != nil && s.poll.probe == nil
+	if candidate {
+		s.poll.probe = c
+		s.poll.upgradeTimer = time.AfterFunc(s.srv.cfg.UpgradeTimeout, func() { s.abortUpgrade(c, closeNormal) })
+	}
+	s.mu.Unlock()
+	err = c.writeHandshake(&accept, nil)
+	c.wmu.Unlock()
+	if hook := upgradeWritten.Load(); hook != nil {
+		(*hook)()
+	}
+	if err != nil || !candidate {
+		s.abortUpgrade(c, closeNormal) // closes c, and frees the place if c has it
 		return
 	}
-	s.poll.probe = c
-	s.poll.upgradeTimer = time.AfterFunc(s.srv.cfg.UpgradeTimeout, func() { s.abortUpgrade(c, closeNormal) })
-	s.mu.Unlock()
 	s.startReading(c, pending, true)
 }
+
+// upgradeWritten, when set (by tests), runs after an upgrade's 101 is written: a test holds
+// one upgrade there to open another websocket for the same session meanwhile.
+var upgradeWritten atomic.Pointer[func()]
 
 // probeStep handles one packet on an upgrade candidate and reports whether the probing goes on.
 // When it returns false, the upgrade either completed (c is now the transport) or was aborted.

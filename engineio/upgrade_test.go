@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -205,5 +206,47 @@ func TestUpgradeUnderLoad(t *testing.T) {
 	wg.Wait()
 	for next < sent {
 		check(c.readText())
+	}
+}
+
+// The first websocket opened for a polling session stays the upgrade candidate when a second
+// one arrives while the first one's goroutine is still between its 101 and reading: the
+// second is closed, and the first upgrades. (The second used to take the place when it got
+// there first, leaving the client's first websocket closed and its second open.)
+func TestSecondWebSocketDuringUpgradeIsClosed(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	ts := newTestServer(t, Config{}, true)
+	sid := ts.pollHandshake(t)
+	r := ts.nextSession(t)
+
+	held, release := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	hook := func() {
+		if calls.Add(1) == 1 { // only the first upgrade waits
+			close(held)
+			<-release
+		}
+	}
+	upgradeWritten.Store(&hook)
+	t.Cleanup(func() { upgradeWritten.Store(nil) })
+
+	c := dialWS(t, ts, "EIO=4&transport=websocket&sid="+sid)
+	<-held // the first upgrade's goroutine waits after its 101
+	c2 := dialWS(t, ts, "EIO=4&transport=websocket&sid="+sid)
+	c2.expectClose()
+	close(release)
+
+	c.send("2probe")
+	if m := c.readText(); m != "3probe" {
+		t.Fatalf("probe answer %q", m)
+	}
+	c.send("5")
+	eventually(t, "the transport to change", func() bool { return r.s.Transport() == "websocket" })
+	c.send("4hello")
+	if m := c.readText(); m != "4hello" {
+		t.Errorf("echo %q", m)
+	}
+	if m := r.nextMessage(t); m.data != "hello" {
+		t.Errorf("received %+v", m)
 	}
 }
