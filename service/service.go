@@ -324,7 +324,7 @@ func listen(addr string) (net.Listener, error) {
 	return lc.Listen(context.Background(), "tcp", addr)
 }
 
-// readHeaderTimeout bounds the arrival of a request's head on the main and internal
+// readHeaderTimeout bounds the arrival of a request's head on the main, internal and debug
 // listeners, and on the lane's connections.
 const readHeaderTimeout = 10 * time.Second
 
@@ -409,7 +409,7 @@ func (s *Service) Run(ctx context.Context, ready func(Addrs)) error {
 	}
 
 	if debugLn != nil {
-		debugSrv := &http.Server{Handler: debugHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: errorLog}
+		debugSrv := &http.Server{Handler: debugHandler(), ReadHeaderTimeout: readHeaderTimeout, ErrorLog: errorLog}
 		// Not in servers: a profile being taken must not hold up the drain. Closing it when Run
 		// returns ends its Serve goroutine.
 		defer debugSrv.Close()
