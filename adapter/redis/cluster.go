@@ -101,8 +101,11 @@ type Cluster struct {
 	client *goredis.Client
 	opts   *goredis.Options // the client's options, which the subscriber connection shares
 
+	// subMu guards sub, the subscriber connection, nil between connections. connect installs
+	// a connection, and the subscription loop takes it, with c.mu held as well (see connect):
+	// c.mu is taken first.
 	subMu sync.Mutex
-	sub   *resp.Subscriber // the subscriber connection, nil between connections
+	sub   *resp.Subscriber
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -155,6 +158,10 @@ type Cluster struct {
 	// testSubscribeFault, when set by tests, can fail a (P)SUBSCRIBE command before it is sent,
 	// as a connection that breaks under it does.
 	testSubscribeFault atomic.Pointer[func(names []string) error]
+	// testPassWorkedOut, when set by tests, is called by the subscription loop with the
+	// SUBSCRIBE names of a pass it has worked out, once it has released c.mu and before it sends
+	// the pass: a test can replace the connection in between.
+	testPassWorkedOut atomic.Pointer[func(subscribe []string)]
 }
 
 type routeKind uint8

@@ -74,6 +74,13 @@ func (c *Cluster) connect() (*resp.Subscriber, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The connection is installed and the state reset for it under one hold of c.mu: a
+	// subscription pass takes the connection under c.mu too, with the state it works from, so
+	// a pass worked out before the reset cannot send its commands on this connection. Redis
+	// would answer them here, after the reset forgot them: a SUBSCRIBE of a channel no longer
+	// wanted by the next pass would leave a subscription that no pass unsubscribes.
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.subMu.Lock()
 	if c.ctx.Err() != nil { // closing: Close closed whatever c.sub was once cancelled
 		c.subMu.Unlock()
@@ -82,7 +89,6 @@ func (c *Cluster) connect() (*resp.Subscriber, error) {
 	}
 	c.sub = conn
 	c.subMu.Unlock()
-	c.mu.Lock()
 	for key, s := range c.subs {
 		if s.have {
 			c.dirty[key] = struct{}{}
@@ -94,7 +100,6 @@ func (c *Cluster) connect() (*resp.Subscriber, error) {
 	c.inflight = 0 // the old connection answers nothing more
 	c.syncNotify()
 	c.notify()
-	c.mu.Unlock()
 	return conn, nil
 }
 
@@ -304,8 +309,14 @@ func (c *Cluster) subscribeLoop() {
 		}
 		clear(c.dirty)
 		c.syncNotify()
-		c.mu.Unlock()
+		// Taken with the state the pass was worked out from (see connect): if the connection
+		// is replaced from now on, the pass's commands fail, or are lost with this one, and the
+		// next pass works from the state reset for the new one.
 		conn := c.subscriber()
+		c.mu.Unlock()
+		if hook := c.testPassWorkedOut.Load(); hook != nil {
+			(*hook)(sub)
+		}
 		// Outside the lock: these write to the connection. No answer comes for a command that
 		// failed; an unsubscription that failed is right anyway (the command fails when the
 		// connection does, and the subscription goes with the connection), a subscription is

@@ -286,16 +286,69 @@ func TestFailedSubscriptionOfALeftRoomIsUnsubscribed(t *testing.T) {
 	}
 	must(t, g1.srv.Of("/").In(id).SocketsLeave(context.Background(), "r2"))
 	g1.synced(t) // fails (times out) while Redis still has the channel the node does not want
-	list, err := cluster.Client(t, url).PubSubChannels(context.Background(), key+"*").Result()
+	g1.checkUnsubscribed(t, url, "r2")
+}
+
+// checkUnsubscribed fails t if Redis (at url) or node n's record (Cluster.subs, the only one:
+// the connection keeps none) still has the channel of room, of namespace "/".
+func (n *goNode) checkUnsubscribed(t *testing.T, url, room string) {
+	t.Helper()
+	ch := n.adapter("/").ch.Room(room)
+	list, err := cluster.Client(t, url).PubSubChannels(context.Background(), n.cluster.cfg.Key+"*").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	g1.cluster.mu.Lock()
-	entry := g1.cluster.subs[room]
-	g1.cluster.mu.Unlock()
-	if slices.Contains(list, room) || entry != nil {
-		t.Errorf("r2's channel is still subscribed: Redis %v, the node's entry %+v", list, entry)
+	n.cluster.mu.Lock()
+	entry := n.cluster.subs[ch]
+	n.cluster.mu.Unlock()
+	if slices.Contains(list, ch) || entry != nil {
+		t.Errorf("%s's channel is still subscribed: Redis %v, the node's entry %+v", room, list, entry)
 	}
+}
+
+// A subscription pass worked out before the node reconnects is not sent on the new
+// connection. Its SUBSCRIBE of a room that was left meanwhile would be confirmed there after
+// the reconnect had forgotten the subscription, so that no pass would unsubscribe it: Redis
+// would keep a channel nobody wants, and the node would not be synced again before its next
+// reconnect. The test holds the pass between being worked out and being sent, closes the
+// node's connection as a broken one, and leaves the room once the node has a new connection.
+func TestPassWorkedOutBeforeReconnect(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	url, key := cluster.RedisURL(t), cluster.Key(t)
+	n := startGoNode(t, "g1", url, key, nodeOptions{mode: SubscribeRooms})
+	_, s := connectSocket(t, n)
+	c := n.cluster
+	ch := n.adapter("/").ch.Room("r")
+	held, release := make(chan struct{}), make(chan struct{})
+	var holding atomic.Bool
+	hold := func(subscribe []string) {
+		if slices.Contains(subscribe, ch) && holding.CompareAndSwap(false, true) {
+			close(held)
+			<-release
+		}
+	}
+	c.testPassWorkedOut.Store(&hold)
+	var released sync.Once
+	let := func() { released.Do(func() { close(release) }) }
+	t.Cleanup(let) // before the node's cleanup, which waits for the subscription loop
+
+	s.Join("r")
+	select {
+	case <-held:
+	case <-time.After(wait):
+		t.Fatal("no pass subscribed r")
+	}
+	must(t, c.subscriber().Close())
+	// While the subscription loop is held, only a reconnect marks r as not had: the node has
+	// its new connection then, and has forgotten the old one's subscriptions.
+	n.waitState(t, "a new connection", func(c *Cluster) bool {
+		e := c.subs[ch]
+		return e != nil && !e.have
+	})
+	s.Leave("r")
+	let()
+	n.synced(t) // fails (times out) while Redis has r's channel for the new connection
+	n.checkUnsubscribed(t, url, "r")
 }
 
 // A subscription that Redis refuses (NOPERM: the node's ACL user may not subscribe to the
