@@ -455,6 +455,10 @@ func (c *Cluster) change(key string, s *sub, want bool) (subscribe, unsubscribe 
 	case !want && s.have:
 		c.set(s, false, s.confirmed)
 		unsubscribe = true
+	case !want && s.confirmed && s.inflight == 0:
+		// A subscription Redis confirmed that the node never wanted on this connection (see
+		// confirm): nothing else would ever unsubscribe it.
+		unsubscribe = true
 	default:
 		subscribe = want && failed
 	}
@@ -490,6 +494,12 @@ func (c *Cluster) confirm(kind resp.Kind, name []byte) {
 	}
 	c.answered(s)
 	c.set(s, s.have, subscribed)
+	if subscribed && !s.have && s.inflight == 0 {
+		// Confirmed, not wanted, and no UNSUBSCRIBE on its way: the next pass sends one, so
+		// that the channel's messages stop and the node can be synced again.
+		c.dirty[strings.Clone(key)] = struct{}{}
+		c.notify()
+	}
 	c.wakeIfLive(key, s)
 	c.release(key, s)
 }

@@ -306,6 +306,36 @@ func (n *goNode) checkUnsubscribed(t *testing.T, url, room string) {
 	}
 }
 
+// A subscription that Redis confirms but the node does not want (a command that reached Redis
+// while its answer was written off, for one) is unsubscribed by the next pass instead of
+// staying until the next reconnect, with the node never synced meanwhile. The test subscribes
+// a room's channel on the node's connection behind the node's back.
+func TestUnwantedConfirmedSubscriptionIsUnsubscribed(t *testing.T) {
+	testutil.CheckGoroutines(t)
+	url, key := cluster.RedisURL(t), cluster.Key(t)
+	n := startGoNode(t, "g1", url, key, nodeOptions{mode: SubscribeRooms})
+	n.synced(t)
+	// Synced, the node has no pass to make: the next one is the confirmation's doing.
+	passes := make(chan struct{}, 1)
+	hook := func([]string) {
+		select {
+		case passes <- struct{}{}:
+		default:
+		}
+	}
+	n.cluster.testPassWorkedOut.Store(&hook)
+	t.Cleanup(func() { n.cluster.testPassWorkedOut.Store(nil) })
+	ch := n.adapter("/").ch.Room("stray")
+	must(t, n.cluster.subscriber().Subscribe(ch))
+	select {
+	case <-passes:
+	case <-time.After(wait):
+		t.Fatal("no subscription pass followed the stray subscription's confirmation")
+	}
+	n.synced(t) // the pass's UNSUBSCRIBE answered
+	n.checkUnsubscribed(t, url, "stray")
+}
+
 // A subscription pass worked out before the node reconnects is not sent on the new
 // connection. Its SUBSCRIBE of a room that was left meanwhile would be confirmed there after
 // the reconnect had forgotten the subscription, so that no pass would unsubscribe it: Redis
