@@ -69,7 +69,7 @@ func parse(b []byte, h *head, names []string, maxHead int) (int, verdict) {
 	if pos == 0 {
 		*h = head{fields: h.fields[:0]}
 	}
-	h.next, h.scanned = 0, 0 // kept only on needMore
+	h.restart() // kept only on needMore
 	limit := min(len(b), maxHead)
 	for first := pos == 0; ; first = false {
 		i := bytes.IndexByte(b[from:limit], '\n')
@@ -80,10 +80,9 @@ func parse(b []byte, h *head, names []string, maxHead int) (int, verdict) {
 			h.next, h.scanned = pos, limit
 			return 0, needMore
 		}
-		i += from - pos
-		line := b[pos : pos+i]
-		pos += i + 1
-		from = pos
+		end := from + i
+		line := b[pos:end]
+		pos, from = end+1, end+1
 		if len(line) == 0 || line[len(line)-1] != '\r' {
 			return 0, refused // a bare LF
 		}
