@@ -29,12 +29,6 @@ func Append(dst []byte, v any) ([]byte, error) {
 // that would be the (MaxDepth+1)th level of nesting, as the decoders do: a message a node
 // publishes must be one that the other nodes can read.
 func appendValue(dst []byte, v any, depth int) ([]byte, error) {
-	switch v.(type) {
-	case []string, []any, Map, map[string]any:
-		if depth >= MaxDepth {
-			return dst, fmt.Errorf("wire: cannot encode values nested deeper than %d", MaxDepth)
-		}
-	}
 	switch v := v.(type) {
 	case nil, Undefined:
 		return append(dst, 0xc0), nil
@@ -75,12 +69,18 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 	case Ext:
 		return appendExt(dst, v), nil
 	case []string:
+		if depth >= MaxDepth {
+			return dst, errTooDeep
+		}
 		dst = appendArrayHeader(dst, len(v))
 		for _, s := range v {
 			dst = appendString(dst, s)
 		}
 		return dst, nil
 	case []any:
+		if depth >= MaxDepth {
+			return dst, errTooDeep
+		}
 		dst = appendArrayHeader(dst, len(v))
 		var err error
 		for _, e := range v {
@@ -102,7 +102,13 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 	return dst, fmt.Errorf("wire: cannot encode a value of type %T", v)
 }
 
+// errTooDeep refuses what the decoders would: see appendValue.
+var errTooDeep = fmt.Errorf("wire: cannot encode values nested deeper than %d", MaxDepth)
+
 func appendMap(dst []byte, m Map, depth int) ([]byte, error) {
+	if depth >= MaxDepth {
+		return dst, errTooDeep
+	}
 	n := 0
 	for _, e := range m {
 		if _, skip := e.Value.(Undefined); !skip {
